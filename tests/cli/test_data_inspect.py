@@ -1,0 +1,116 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tf_lm.cli.main import main
+
+SHARED_WIKITEXT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
+                               "wikitext-2")
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_inspect_bundled_corpus_json(capsys):
+    code, out, _ = _run(capsys, "data", "inspect", "--json", "--pipeline-seconds", "0.2")
+    assert code == 0
+    report = json.loads(out)
+    assert report["corpus"] == "tinyshakespeare" and report["bytes"] == 1115394
+    assert report["vocabulary_size"] == 65 and report["tokenizer"] == "char"
+    assert report["splits"]["train"]["tokens"] == 1003854
+    assert report["splits"]["valid"]["tokens"] == 111540
+    assert report["splits"]["valid"]["oov_rate"] == 0.0
+    assert report["pipeline"]["tokens_per_s"] > 0
+    assert report["pipeline"]["block_size"] == 64 and report["pipeline"]["batch_size"] == 12
+
+
+def test_inspect_human_table_and_overrides(capsys, wikitext_dir):
+    code, out, _ = _run(capsys, "data", "inspect", "--corpus", str(wikitext_dir), "--tokenizer",
+                        "word", "--format", "wikitext", "--data.block_size=2",
+                        "--batch-size", "3", "--pipeline-seconds", "0.1")
+    assert code == 0
+    assert "tokenizer   word, vocabulary 14" in out  # 13 words + <eos>
+    assert "(random sampler, block 2, batch 3)" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()}
+    assert rows["train"][1:4] == ["108", "5", "25"]  # 20 words + 5 <eos>
+    assert rows["valid"][3:] == ["12", "0.000%"]
+    assert rows["test"][3:] == ["5", "20.000%"]  # "unknownword" of 4 words + <eos>
+
+
+@pytest.mark.parametrize("tokenizer", ["byte", "wordpiece", "sentencepiece"])
+def test_inspect_every_tokenizer_streaming(capsys, text_file, tokenizer):
+    code, out, _ = _run(capsys, "data", "inspect", "--corpus", str(text_file), "--tokenizer",
+                        tokenizer, "--json", "--pipeline-seconds", "0", "--data.vocab_size=40",
+                        "--data.in_memory_max_mb=0", "--data.block_size=8")
+    assert code == 0
+    report = json.loads(out)
+    assert report["streaming"] is True and report["tokenizer"] == tokenizer
+    assert report["splits"]["train"]["tokens"] > 0 and report["splits"]["train"]["chars"] is None
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--corpus", "/nowhere/x.txt"], ["not found: '/nowhere/x.txt'"]),
+    (["--data.block_size=0"], ["'data.block_size' must be >= 1"]),
+    (["--data.nope=1"], ["Unknown config key 'data.nope'"]),
+    (["--corpus", "EMPTY"], ["is empty"]),
+    (["--corpus", "BADUTF8"], ["is not valid UTF-8 at byte offset 3", "encoding_errors=replace"]),
+    (["--corpus", "TINY", "--data.block_size=64"], ["shorter than one window"]),
+    (["--corpus", "NOTEXT"], ["has no text files"]),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, words):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "bad.txt").write_bytes(b"abc\xffdef\n" * 3)
+    (tmp_path / "tiny.txt").write_text("a few words\n" * 2)
+    (tmp_path / "notext").mkdir()
+    names = {"EMPTY": tmp_path / "empty.txt", "BADUTF8": tmp_path / "bad.txt",
+             "TINY": tmp_path / "tiny.txt", "NOTEXT": tmp_path / "notext"}
+    argv = [str(names.get(a, a)) for a in argv]
+    before = sorted(os.listdir(tmp_path))
+    code, out, err = _run(capsys, "data", "inspect", "--pipeline-seconds", "0.1", *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("tf-lm: error: ") and err.count("\n") == 1
+    for word in words:
+        assert word in err
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written
+
+
+def test_unknown_tokenizer_and_preset_are_argparse_errors(capsys):
+    for argv in (["--tokenizer", "bpe"], ["--preset", "gpt5"], ["--bogus"]):
+        with pytest.raises(SystemExit) as info:
+            main(["data", "inspect", *argv])
+        assert info.value.code == 2
+        assert "invalid choice" in capsys.readouterr().err or argv == ["--bogus"]
+
+
+def test_console_script_exit_code_and_help():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-m", "tf_lm.cli.main", "data", "inspect",
+                             "--corpus", "/nowhere"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "tf-lm: error: Corpus path not found: '/nowhere' (not a file, directory, glob or "
+        "bundled corpus; bundled: tinyshakespeare)")
+    helped = subprocess.run([sys.executable, "-m", "tf_lm.cli.main", "data", "inspect", "--help"],
+                            capture_output=True, text=True, env=env)
+    assert helped.returncode == 0
+    for flag in ("--corpus", "--tokenizer", "--json", "--data.block_size", "--preset"):
+        assert flag in helped.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir(SHARED_WIKITEXT), reason="needs ../shared/data/wikitext-2")
+def test_wikitext2_figures(capsys):
+    code, out, _ = _run(capsys, "data", "inspect", "--corpus", SHARED_WIKITEXT, "--tokenizer",
+                        "word", "--format", "wikitext", "--json", "--pipeline-seconds", "0")
+    assert code == 0
+    report = json.loads(out)
+    assert report["vocabulary_size"] == 33278
+    assert [report["splits"][s]["tokens"] for s in ("train", "valid", "test")] == [
+        2088628, 217646, 245569]

@@ -1,0 +1,48 @@
+"""The `tf-lm` command: a thin layer that builds a config and calls the library."""
+
+import argparse
+import os
+import sys
+
+import tf_lm
+from tf_lm.cli import data_inspect
+from tf_lm.errors import InputError
+
+DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
+Run `tf-lm COMMAND --help` for the flags of each command."""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="tf-lm", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"tf_lm {tf_lm.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    data = commands.add_parser("data", help="corpus and tokenizer tools",
+                               description="Corpus and tokenizer tools.")
+    data_commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND",
+                                        required=True)
+    data_inspect.add_parser(data_commands)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the `tf-lm` console script; returns the exit code.
+
+    Bad input (`InputError`, unreadable files) prints one line, `tf-lm: error: ...`, and
+    exits with 2, as argparse does for bad flags.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    try:
+        return args.run(args, extra)
+    except (InputError, OSError) as e:
+        message = " ".join(str(e).split())
+        print(f"tf-lm: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tf-lm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The root of the config tree, with presets, files and dotted overrides."""
+
+import dataclasses
+import json
+import os
+from typing import Optional
+
+from tf_lm.config.data_config import DataConfig
+from tf_lm.config.export_config import ExportConfig
+from tf_lm.config.fields import field_types, parse_value, section_from_dict, validate_section
+from tf_lm.config.model_config import ModelConfig
+from tf_lm.config.presets import DEFAULT_PRESET, PRESETS
+from tf_lm.config.train_config import TrainConfig
+from tf_lm.errors import InputError
+
+_SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
+             "export": ExportConfig}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything a run needs, as one typed, immutable tree.
+
+    Build one with `Config.resolve(preset=..., file=..., overrides=[...])`: the preset is
+    applied over the defaults, then the file, then the dotted overrides
+    (`"data.block_size=128"`). Unknown keys, wrong types and impossible values raise
+    `InputError` naming the key.
+
+    Example:
+    ```python
+    config = Config.resolve(preset="seed-lstm", overrides=["train.steps=10"])
+    config.data.block_size  # 64
+    config.to_json()
+    ```
+    """
+
+    # The preset this config started from.
+    preset: str = DEFAULT_PRESET
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise InputError(
+                f"Unknown preset '{self.preset}'. Valid presets: {', '.join(sorted(PRESETS))}"
+            )
+        for name in _SECTIONS:
+            validate_section(getattr(self, name), name)
+        self._check_consistency()
+
+    def _check_consistency(self):
+        data, model = self.data, self.model
+        if data.valid_fraction + data.test_fraction >= 0.9:
+            raise InputError(
+                "Config keys 'data.valid_fraction' + 'data.test_fraction' must leave at least "
+                f"10% for training. Received: {data.valid_fraction} + {data.test_fraction}"
+            )
+        if model.architecture == "gpt" and model.hidden_dim % model.num_heads:
+            raise InputError(
+                "Config key 'model.hidden_dim' must be divisible by 'model.num_heads'. "
+                f"Received: hidden_dim={model.hidden_dim}, num_heads={model.num_heads}"
+            )
+
+    @classmethod
+    def keys(cls):
+        """Every dotted key, with its type, default and help, in declaration order."""
+        rows = []
+        for name, section_cls in _SECTIONS.items():
+            types = field_types(section_cls)
+            for f in dataclasses.fields(section_cls):
+                rows.append((f"{name}.{f.name}", types[f.name], f.default, f.metadata["help"]))
+        return rows
+
+    @classmethod
+    def from_dict(cls, data, base=None):
+        """Applies a nested dict over `base` (default: the preset named in it, or the default).
+
+        Raises:
+            InputError: unknown sections or keys, wrong types, impossible values.
+        """
+        if not isinstance(data, dict):
+            raise InputError(f"A config must be a mapping of sections. Received: {data!r}")
+        unknown = sorted(set(data) - set(_SECTIONS) - {"preset"})
+        if unknown:
+            raise InputError(
+                f"Unknown config section '{unknown[0]}'. Valid sections: preset, "
+                + ", ".join(_SECTIONS)
+            )
+        if base is None or "preset" in data:
+            base = cls.from_preset(data.get("preset", base.preset if base else DEFAULT_PRESET))
+        changes = {}
+        for name, section_cls in _SECTIONS.items():
+            if name in data:
+                merged = dataclasses.asdict(getattr(base, name))
+                section_from_dict(section_cls, data[name], name)  # refuse bad keys/types
+                merged.update(data[name])
+                changes[name] = section_from_dict(section_cls, merged, name)
+        return dataclasses.replace(base, **changes)
+
+    @classmethod
+    def from_preset(cls, name):
+        """The defaults with preset `name` applied."""
+        if not isinstance(name, str) or name not in PRESETS:
+            raise InputError(
+                f"Unknown preset '{name}'. Valid presets: {', '.join(sorted(PRESETS))}"
+            )
+        config = cls(preset=name)
+        if PRESETS[name]:
+            config = cls.from_dict(PRESETS[name], base=config)
+        return config
+
+    @classmethod
+    def from_file(cls, path, base=None):
+        """Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`) config file."""
+        if not os.path.isfile(path):
+            raise InputError(f"Config file not found: '{path}'")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            if path.endswith((".yaml", ".yml")):
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+        except Exception as e:  # yaml.YAMLError, json.JSONDecodeError
+            raise InputError(f"Config file '{path}' is not valid: {e}") from None
+        return cls.from_dict(data if data is not None else {}, base=base)
+
+    def with_overrides(self, overrides):
+        """Applies dotted overrides, each `"section.key=value"` (value parsed by the key's type)."""
+        nested = {}
+        for item in overrides:
+            if "=" not in item:
+                raise InputError(
+                    f"Config override '{item}' must look like section.key=value "
+                    "(for example data.block_size=128)"
+                )
+            key, text = item.split("=", 1)
+            key = key.strip().lstrip("-")
+            section, _, name = key.partition(".")
+            if key == "preset":
+                raise InputError("The preset cannot be overridden; use --preset NAME")
+            if section not in _SECTIONS or not name:
+                raise InputError(
+                    f"Unknown config key '{key}'. Keys look like section.key with section "
+                    f"one of: {', '.join(_SECTIONS)}"
+                )
+            types = field_types(_SECTIONS[section])
+            if name not in types:
+                valid = ", ".join(f"{section}.{n}" for n in types)
+                raise InputError(f"Unknown config key '{key}'. Valid keys: {valid}")
+            nested.setdefault(section, {})[name] = parse_value(key, text, types[name])
+        return Config.from_dict(nested, base=self) if nested else self
+
+    @classmethod
+    def resolve(cls, preset=None, file=None, overrides=()):
+        """preset, then file, then overrides: the order the CLI applies them."""
+        config = cls.from_preset(preset or DEFAULT_PRESET)
+        if file:
+            config = cls.from_file(file, base=config)
+        return config.with_overrides(overrides)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    def save(self, path):
+        """Writes the resolved config as JSON (to a temporary file, then renamed into place)."""
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(self.to_json())
+        os.replace(tmp, path)
+
+    def override_summary(self, other: Optional["Config"] = None):
+        """Dotted keys whose values differ from `other` (default: the preset's defaults)."""
+        other = other or Config.from_preset(self.preset)
+        a, b = self.to_dict(), other.to_dict()
+        return {
+            f"{s}.{k}": v for s in _SECTIONS for k, v in a[s].items() if b[s][k] != v
+        }

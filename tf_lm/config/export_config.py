@@ -1,0 +1,22 @@
+"""The `export` section: where and how the servable SavedModel is written."""
+
+import dataclasses
+from typing import Optional
+
+from tf_lm.config.fields import option
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    """The versioned SavedModel written for TF Serving (BASE/NAME/VERSION)."""
+
+    base: str = option("export", "base directory of exported models")
+    # TF Serving model name: letters, digits, '_', '-' and '.'.
+    name: str = option("tf_lm", "model name under the base directory")
+    # Version directory; null means the next integer after the existing ones.
+    version: Optional[int] = option(None, "version number (null: next)", minimum=1)
+    # Upper bound of the request-time max_new_tokens, enforced in the graph.
+    max_new_tokens_limit: int = option(1024, "largest max_new_tokens a request may ask",
+                                       minimum=1)
+    # Default max_new_tokens when a request leaves it out.
+    default_max_new_tokens: int = option(64, "max_new_tokens when a request omits it", minimum=1)

@@ -1,0 +1,42 @@
+"""The `model` section: which architecture and how big."""
+
+import dataclasses
+
+from tf_lm.config.fields import option
+
+ARCHITECTURES = ("gpt", "lstm", "gru", "rnn")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The architecture of the language model; the vocabulary size comes from the tokenizer."""
+
+    # `gpt`: decoder-only Transformer. `lstm`/`gru`/`rnn`: stacked recurrent LM.
+    architecture: str = option("gpt", "model family", choices=ARCHITECTURES)
+    # Transformer blocks, or stacked recurrent layers.
+    num_layers: int = option(4, "number of Transformer blocks or recurrent layers", minimum=1)
+    # Attention heads (gpt only); hidden_dim must be divisible by it.
+    num_heads: int = option(4, "attention heads (gpt)", minimum=1)
+    # Width of the residual stream (gpt) or of each recurrent layer's state.
+    hidden_dim: int = option(128, "model width / recurrent units", minimum=1)
+    # Token embedding width; 0 means equal to hidden_dim.
+    embedding_dim: int = option(0, "embedding width (0: hidden_dim)", minimum=0)
+    # Inner width of the feed-forward network; 0 means 4 * hidden_dim.
+    intermediate_dim: int = option(0, "feed-forward width (0: 4 * hidden_dim)", minimum=0)
+    # Dropout on embeddings, attention, residual branches and between recurrent layers.
+    dropout: float = option(0.0, "dropout rate", minimum=0.0, maximum=0.99)
+    # Biases in dense and normalization layers (nanoGPT's `bias`).
+    use_bias: bool = option(False, "biases in dense and norm layers")
+    # Share the token embedding with the output projection (logits = h . E^T).
+    tie_embeddings: bool = option(True, "tie input embedding and output projection")
+    # Positional encoding of the gpt family.
+    position_encoding: str = option(
+        "learned", "positional encoding (gpt)", choices=("learned", "sinusoidal")
+    )
+    # Pre-LayerNorm (GPT-2) or post-LayerNorm (original Transformer).
+    norm_position: str = option("pre", "layer norm placement (gpt)", choices=("pre", "post"))
+    # Feed-forward activation: exact GELU or its tanh approximation.
+    activation: str = option("gelu", "feed-forward activation", choices=("gelu", "gelu_tanh"))
+    # Recurrent models: weights uniform in [-init_scale, init_scale]; 0 uses Keras defaults.
+    init_scale: float = option(0.0, "uniform init range for recurrent models (0: default)",
+                               minimum=0.0)

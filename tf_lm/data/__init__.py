@@ -1,0 +1,1 @@
+"""Corpora, their splits, and the tf.data input pipeline."""

@@ -1,0 +1,82 @@
+"""UTF-8 byte tokenizer: keras-hub's `ByteTokenizer` plus special tokens after the 256 bytes."""
+
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+from tf_lm.errors import InputError
+from tf_lm.tokenizers.tokenizer import Tokenizer, to_tensor
+
+
+class ByteTokenizer(Tokenizer, keras_hub.tokenizers.ByteTokenizer):
+    """Ids 0-255 are the bytes of the UTF-8 text; ids from 256 on are special tokens.
+
+    Tokenizing is keras-hub's `ByteTokenizer` with `lowercase=False` (lowercasing would
+    need tensorflow-text's `CaseFoldUTF8` op, and changes the text). Detokenizing drops
+    special ids and byte 0 (keras-hub treats 0 as padding), then decodes UTF-8 with
+    `errors` ("replace" by default, so a cut multi-byte character becomes U+FFFD).
+
+    Args:
+        end_token: the end-of-text special token (id 256), or None for no specials.
+        errors: "strict", "replace" or "ignore" for invalid UTF-8 when detokenizing.
+
+    Example:
+    ```python
+    tokenizer = ByteTokenizer()
+    tokenizer.encode("hé")  # [104, 195, 169]
+    ```
+    """
+
+    kind = "byte"
+    asset_file = None
+
+    def __init__(self, end_token="<eos>", errors="replace", **kwargs):
+        kwargs.pop("lowercase", None)
+        super().__init__(lowercase=False, errors=errors, **kwargs)
+        self.end_token = end_token
+        self._end_token_id = 256 if end_token is not None else None
+        self._specials = [end_token] if end_token is not None else []
+
+    @classmethod
+    def from_corpus(cls, lines=None, end_token="<eos>", errors="replace"):
+        """Bytes need no vocabulary; `lines` is ignored."""
+        return cls(end_token=end_token, errors=errors)
+
+    def vocabulary_size(self):
+        return 256 + len(self._specials)
+
+    def get_vocabulary(self):
+        return [bytes([i]).decode("latin-1") for i in range(256)] + list(self._specials)
+
+    def id_to_token(self, id):
+        if 256 <= id < self.vocabulary_size():
+            return self._specials[id - 256]
+        return super().id_to_token(id)
+
+    def token_to_id(self, token):
+        if token in self._specials:
+            return 256 + self._specials.index(token)
+        if len(token) != 1 or ord(token) > 255:
+            raise InputError(f"Token {token!r} is not a byte or special token")
+        return ord(token)
+
+    def detokenize(self, inputs):
+        ids = to_tensor(inputs, tf.int32)
+        if isinstance(ids, tf.RaggedTensor):
+            ids = tf.ragged.boolean_mask(ids, ids < 256)
+        elif ids.shape.rank == 1:
+            ids = tf.boolean_mask(ids, ids < 256)
+        else:
+            ids = tf.ragged.boolean_mask(ids, ids < 256)
+        return super().detokenize(ids)
+
+    def decode(self, ids):
+        ids = np.asarray(ids, dtype=np.int32).reshape([-1])
+        return super().decode(ids)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"end_token": self.end_token})
+        for key in ("lowercase", "sequence_length", "normalization_form", "replacement_char"):
+            config.pop(key, None)
+        return config

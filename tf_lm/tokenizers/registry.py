@@ -1,0 +1,122 @@
+"""Builds a tokenizer from a config and a corpus, and loads a saved one."""
+
+import hashlib
+import json
+import os
+
+from tf_lm.errors import InputError
+from tf_lm.tokenizers.byte_tokenizer import ByteTokenizer
+from tf_lm.tokenizers.char_tokenizer import REPLACEMENT_CHARACTER, CharTokenizer
+from tf_lm.tokenizers.sentence_piece_tokenizer import SentencePieceTokenizer
+from tf_lm.tokenizers.tokenizer import CONFIG_FILE, FORMAT_VERSION
+from tf_lm.tokenizers.word_piece_tokenizer import WordPieceTokenizer
+from tf_lm.tokenizers.word_tokenizer import WordTokenizer
+
+TOKENIZERS = {
+    cls.kind: cls
+    for cls in (CharTokenizer, ByteTokenizer, WordTokenizer, WordPieceTokenizer,
+                SentencePieceTokenizer)
+}
+
+
+def build_tokenizer(data_config, corpus):
+    """Learns the tokenizer that `data_config` names from `corpus`'s training split.
+
+    Character vocabularies get an unknown token (U+FFFD) only when the held-out splits
+    have characters the training split lacks, so Tiny Shakespeare keeps nanoGPT's
+    65-character vocabulary while other corpora still encode every split.
+    """
+    kind = data_config.tokenizer
+    if kind not in TOKENIZERS:
+        raise InputError(
+            f"Unknown tokenizer '{kind}'. Valid tokenizers: {', '.join(TOKENIZERS)}"
+        )
+    train = corpus.lines("train")
+    if kind == "char":
+        tokenizer = CharTokenizer.from_corpus(train, errors=data_config.encoding_errors)
+        known = set(tokenizer.get_vocabulary())
+        unseen = any(
+            ch not in known
+            for split in corpus.split_names if split != "train"
+            for line in corpus.lines(split) for ch in line
+        )
+        if unseen:
+            tokenizer = CharTokenizer(
+                vocabulary=tokenizer.get_vocabulary(), unknown_token=REPLACEMENT_CHARACTER,
+                errors=data_config.encoding_errors,
+            )
+        return tokenizer
+    if kind == "byte":
+        return ByteTokenizer()
+    if kind == "word":
+        return WordTokenizer.from_corpus(
+            train, min_freq=data_config.min_freq, max_size=data_config.max_vocab_size,
+            end_token="<eos>" if data_config.format == "wikitext" else None,
+        )
+    if kind == "wordpiece":
+        return WordPieceTokenizer.from_corpus(train, vocabulary_size=data_config.vocab_size)
+    return SentencePieceTokenizer.from_corpus(
+        train, vocabulary_size=data_config.vocab_size, model_type=data_config.sentencepiece_model
+    )
+
+
+def load_tokenizer(directory, expected_vocabulary_size=None):
+    """Loads a tokenizer written by `Tokenizer.save(directory)`.
+
+    Args:
+        directory: the folder holding `tokenizer.json` and the vocabulary asset.
+        expected_vocabulary_size: if given (a model's vocabulary size), a tokenizer of
+            another size is refused.
+
+    Raises:
+        InputError: missing or corrupt files, a vocabulary whose sha256 differs from the
+            one recorded at save time, or a size mismatch.
+    """
+    path = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise InputError(f"No tokenizer in '{directory}': '{CONFIG_FILE}' is missing")
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+        kind, config = record["kind"], record["config"]
+        version = record["format_version"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError(f"Tokenizer file '{path}' is corrupt: {e}") from None
+    if version != FORMAT_VERSION:
+        raise InputError(
+            f"Tokenizer file '{path}' has format_version {version}; expected {FORMAT_VERSION}"
+        )
+    if kind not in TOKENIZERS:
+        raise InputError(f"Tokenizer file '{path}' names an unknown tokenizer kind: {kind!r}")
+    cls = TOKENIZERS[kind]
+    asset = record.get("asset_file")
+    if asset:
+        asset_path = os.path.join(directory, asset)
+        if not os.path.isfile(asset_path):
+            raise InputError(f"Vocabulary file '{asset_path}' is missing")
+        with open(asset_path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        if digest != record.get("asset_sha256"):
+            raise InputError(
+                f"Vocabulary file '{asset_path}' does not match '{path}' (sha256 {digest[:12]}… "
+                f"expected {str(record.get('asset_sha256'))[:12]}…): it is corrupt or from "
+                "another run"
+            )
+    try:
+        tokenizer = cls(**config)
+    except TypeError as e:
+        raise InputError(f"Tokenizer file '{path}' has an invalid config: {e}") from None
+    if asset:
+        tokenizer.load_assets(directory)
+    size = tokenizer.vocabulary_size()
+    if size != record.get("vocabulary_size"):
+        raise InputError(
+            f"Tokenizer in '{directory}' has {size} entries but '{CONFIG_FILE}' records "
+            f"{record.get('vocabulary_size')}"
+        )
+    if expected_vocabulary_size is not None and size != expected_vocabulary_size:
+        raise InputError(
+            f"Tokenizer in '{directory}' has a vocabulary of {size}, but the model expects "
+            f"{expected_vocabulary_size}"
+        )
+    return tokenizer
