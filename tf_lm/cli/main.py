@@ -12,8 +12,15 @@ DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to 
 Run `tf-lm COMMAND --help` for the flags of each command."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line like every other tf-lm error."""
+
+    def error(self, message):
+        self.exit(2, f"tf-lm: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="tf-lm", description=DESCRIPTION)
+    parser = _Parser(prog="tf-lm", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"tf_lm {tf_lm.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data = commands.add_parser("data", help="corpus and tokenizer tools",

@@ -1,6 +1,7 @@
 """tf_lm's tokenizer interface, on top of keras-hub's `Tokenizer` layer."""
 
 import hashlib
+import itertools
 import json
 import os
 
@@ -70,10 +71,11 @@ class Tokenizer(keras_hub.tokenizers.Tokenizer):
         return np.asarray(self.tokenize(tf.constant([text])).flat_values, dtype=np.int32)
 
     def encode_lines(self, lines, chunk_size=4096):
-        """Token ids of many strings, concatenated into one int32 NumPy array."""
+        """Token ids of many strings (any iterable), concatenated into one int32 array."""
         out = []
-        for start in range(0, len(lines), chunk_size):
-            ids = self.tokenize(tf.constant(lines[start:start + chunk_size]))
+        lines = iter(lines)
+        while chunk := list(itertools.islice(lines, chunk_size)):
+            ids = self.tokenize(tf.constant(chunk))
             out.append(np.asarray(ids.flat_values, dtype=np.int32))
         return np.concatenate(out) if out else np.zeros([0], np.int32)
 
@@ -96,7 +98,7 @@ class Tokenizer(keras_hub.tokenizers.Tokenizer):
         The default counts ids equal to the unknown token; subclasses whose unknown
         token can also be written in the text itself refine this.
         """
-        ids = self.encode_lines(list(lines))
+        ids = self.encode_lines(lines)
         unknown = getattr(self, "unknown_token_id", None)
         oov = int(np.sum(ids == unknown)) if unknown is not None else 0
         return oov, int(ids.size)
