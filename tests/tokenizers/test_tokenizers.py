@@ -47,6 +47,10 @@ def test_one_interface(tokenizer):
     np.testing.assert_array_equal(ragged[0].numpy(), ids)
     text = tokenizer.detokenize(ragged)
     assert text.dtype == tf.string and text.shape == (2,)
+    single = tokenizer.tokenize("speak")  # a scalar gives a dense vector
+    assert isinstance(single, tf.Tensor) and single.shape.rank == 1
+    np.testing.assert_array_equal(single.numpy(), ragged[1].numpy())
+    assert tokenizer.detokenize(single).shape == () and tokenizer.detokenize(single).numpy()
 
 
 def test_round_trip(tokenizer):
@@ -199,3 +203,17 @@ def test_corrupt_sentencepiece_proto(tmp_path):
 def test_sentencepiece_vocab_too_large_is_a_clear_error():
     with pytest.raises(InputError, match="data.vocab_size=5000"):
         SentencePieceTokenizer.from_corpus(["a b c\n"] * 5, vocabulary_size=5000)
+
+
+@pytest.mark.parametrize("cls, vocabulary", [(CharTokenizer, ["a", "b", "a"]),
+                                             (WordTokenizer, ["<unk>", "x", "y", "x"])])
+def test_duplicate_vocabulary_entries_are_refused(cls, vocabulary):
+    with pytest.raises(InputError, match=r"duplicate entries: \['.*'\]"):
+        cls(vocabulary=vocabulary)
+
+
+def test_malformed_vocabulary_entries_name_the_entry():
+    with pytest.raises(InputError, match="Entry 1: 'ab'"):
+        CharTokenizer(vocabulary=["a", "ab"])
+    with pytest.raises(InputError, match="Entry 2: 'two words'"):
+        WordTokenizer(vocabulary=["<unk>", "x", "two words"])

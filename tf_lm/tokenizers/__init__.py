@@ -5,8 +5,10 @@ from tf_lm.tokenizers.char_tokenizer import CharTokenizer
 from tf_lm.tokenizers.registry import TOKENIZERS, build_tokenizer, load_tokenizer
 from tf_lm.tokenizers.sentence_piece_tokenizer import SentencePieceTokenizer
 from tf_lm.tokenizers.tokenizer import Tokenizer
+from tf_lm.tokenizers.vocabulary_tokenizer import VocabularyTokenizer
 from tf_lm.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 from tf_lm.tokenizers.word_tokenizer import WordTokenizer
 
-__all__ = ["Tokenizer", "CharTokenizer", "ByteTokenizer", "WordTokenizer", "WordPieceTokenizer",
-           "SentencePieceTokenizer", "TOKENIZERS", "build_tokenizer", "load_tokenizer"]
+__all__ = ["Tokenizer", "VocabularyTokenizer", "CharTokenizer", "ByteTokenizer", "WordTokenizer",
+           "WordPieceTokenizer", "SentencePieceTokenizer", "TOKENIZERS", "build_tokenizer",
+           "load_tokenizer"]

@@ -1,6 +1,5 @@
 """Character (Unicode code point) tokenizer with a vocabulary learned from the corpus."""
 
-import collections
 import json
 import os
 
@@ -8,13 +7,13 @@ import numpy as np
 import tensorflow as tf
 
 from tf_lm.errors import InputError
-from tf_lm.tokenizers.tokenizer import Tokenizer, to_tensor
+from tf_lm.tokenizers.vocabulary_tokenizer import VocabularyTokenizer
 
 VOCABULARY_FILE = "vocabulary.json"
 REPLACEMENT_CHARACTER = "\ufffd"
 
 
-class CharTokenizer(Tokenizer):
+class CharTokenizer(VocabularyTokenizer):
     """One id per Unicode code point, over the characters of the training split.
 
     keras-hub's `UnicodeCodepointTokenizer` uses the raw code point as the id (an id
@@ -48,18 +47,16 @@ class CharTokenizer(Tokenizer):
             raise InputError(
                 f"`unknown_token` must be one character. Received: unknown_token={unknown_token!r}"
             )
-        super().__init__(dtype="int32", **kwargs)
+        super().__init__(**kwargs)
         self.unknown_token = unknown_token
         self.errors = errors
-        self.vocabulary = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
 
     @classmethod
     def from_corpus(cls, lines, unknown_token=None, errors="strict"):
         """Vocabulary: every distinct character of `lines`, sorted by code point."""
-        if isinstance(lines, tf.data.Dataset):
-            lines = (x.decode("utf-8", errors="replace") for x in lines.as_numpy_iterator())
+        lines = cls._iterate_lines(lines)
         chars = set()
         for line in lines:
             chars.update(line)
@@ -74,13 +71,9 @@ class CharTokenizer(Tokenizer):
                 raise InputError(
                     f"A character vocabulary holds single characters. Entry {i}: {ch!r}"
                 )
-        duplicates = [c for c, n in collections.Counter(vocabulary).items() if n > 1]
-        if duplicates:
-            raise InputError(f"A character vocabulary has duplicate entries: {duplicates[:5]!r}")
         if self.unknown_token is not None and self.unknown_token not in vocabulary:
             vocabulary = [self.unknown_token] + vocabulary
-        self.vocabulary = vocabulary
-        self._index = {c: i for i, c in enumerate(vocabulary)}
+        self._set_index(vocabulary)
         self._unknown_token_id = (
             self._index[self.unknown_token] if self.unknown_token is not None else None
         )
@@ -91,26 +84,6 @@ class CharTokenizer(Tokenizer):
             tf.lookup.KeyValueTensorInitializer(codepoints, ids), default_value=default
         )
         self._codepoints = codepoints
-
-    def _check_vocabulary(self):
-        if self.vocabulary is None:
-            raise InputError(
-                "CharTokenizer has no vocabulary: pass `vocabulary` or use from_corpus"
-            )
-
-    def get_vocabulary(self):
-        self._check_vocabulary()
-        return list(self.vocabulary)
-
-    def vocabulary_size(self):
-        self._check_vocabulary()
-        return len(self.vocabulary)
-
-    def id_to_token(self, id):
-        self._check_vocabulary()
-        if not 0 <= id < len(self.vocabulary):
-            raise InputError(f"`id` must be in [0, {len(self.vocabulary)}). Received: {id}")
-        return self.vocabulary[id]
 
     def token_to_id(self, token):
         self._check_vocabulary()
@@ -123,12 +96,7 @@ class CharTokenizer(Tokenizer):
             inputs, "UTF-8", errors=self.errors, replacement_char=0xFFFD
         )
 
-    def tokenize(self, inputs):
-        self._check_vocabulary()
-        inputs = to_tensor(inputs, tf.string)
-        scalar = inputs.shape.rank == 0
-        if scalar:
-            inputs = inputs[tf.newaxis]
+    def _tokenize_batch(self, inputs):
         ids = tf.ragged.map_flat_values(self._table.lookup, self._codepoints_of(inputs))
         if self._unknown_token_id is None:
             if tf.executing_eagerly():
@@ -140,7 +108,7 @@ class CharTokenizer(Tokenizer):
                 )
                 with tf.control_dependencies([check]):
                     ids = tf.identity(ids)
-        return ids[0] if scalar else ids
+        return ids
 
     def _raise_if_unknown(self, inputs, ids):
         flat = ids.flat_values.numpy()
@@ -152,16 +120,8 @@ class CharTokenizer(Tokenizer):
                 f"({len(self.vocabulary)} characters, no unknown token)"
             )
 
-    def detokenize(self, inputs):
-        self._check_vocabulary()
-        ids = to_tensor(inputs, tf.int32)
-        scalar = ids.shape.rank == 1
-        if scalar:
-            ids = ids[tf.newaxis]
-        text = tf.strings.unicode_encode(
-            tf.gather(self._codepoints, ids), "UTF-8"
-        )
-        return text[0] if scalar else text
+    def _detokenize_batch(self, ids):
+        return tf.strings.unicode_encode(tf.gather(self._codepoints, ids), "UTF-8")
 
     def count_out_of_vocabulary(self, lines):
         """Characters of `lines` that are not in the vocabulary, and all characters."""

@@ -6,12 +6,12 @@ import os
 import tensorflow as tf
 
 from tf_lm.errors import InputError
-from tf_lm.tokenizers.tokenizer import Tokenizer, to_tensor
+from tf_lm.tokenizers.vocabulary_tokenizer import VocabularyTokenizer
 
 VOCABULARY_FILE = "vocabulary.txt"
 
 
-class WordTokenizer(Tokenizer):
+class WordTokenizer(VocabularyTokenizer):
     """Splits on whitespace and maps each word through a vocabulary; unknown words -> `<unk>`.
 
     keras-hub's `WordPieceTokenizer` always splits punctuation and breaks unknown words
@@ -43,10 +43,9 @@ class WordTokenizer(Tokenizer):
             raise InputError(
                 f"`unknown_token` must be a word without whitespace. Received: {unknown_token!r}"
             )
-        super().__init__(dtype="int32", **kwargs)
+        super().__init__(**kwargs)
         self.unknown_token = unknown_token
         self.end_token = end_token
-        self.vocabulary = None
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
 
@@ -64,8 +63,7 @@ class WordTokenizer(Tokenizer):
             min_freq: words seen fewer times are left out (they become `unknown_token`).
             max_size: largest vocabulary size, special tokens included; None: no limit.
         """
-        if isinstance(lines, tf.data.Dataset):
-            lines = (x.decode("utf-8", errors="replace") for x in lines.as_numpy_iterator())
+        lines = cls._iterate_lines(lines)
         counts = collections.Counter()
         for line in lines:
             counts.update(line.split())
@@ -93,13 +91,9 @@ class WordTokenizer(Tokenizer):
                     f"A word vocabulary holds non-empty words without whitespace. "
                     f"Entry {i}: {word!r}"
                 )
-        duplicates = [w for w, n in collections.Counter(vocabulary).items() if n > 1]
-        if duplicates:
-            raise InputError(f"A word vocabulary has duplicate entries: {duplicates[:5]!r}")
         missing = [t for t in self.specials if t not in vocabulary]
         vocabulary = missing + vocabulary
-        self.vocabulary = vocabulary
-        self._index = {w: i for i, w in enumerate(vocabulary)}
+        self._set_index(vocabulary)
         self._unknown_token_id = self._index[self.unknown_token]
         self._end_token_id = self._index[self.end_token] if self.end_token else None
         words = tf.constant(vocabulary)
@@ -112,54 +106,22 @@ class WordTokenizer(Tokenizer):
             shown[self._end_token_id] = "\n"
         self._words = tf.constant(shown)
 
-    def _check_vocabulary(self):
-        if self.vocabulary is None:
-            raise InputError(
-                "WordTokenizer has no vocabulary: pass `vocabulary` or use from_corpus"
-            )
-
-    def get_vocabulary(self):
-        self._check_vocabulary()
-        return list(self.vocabulary)
-
-    def vocabulary_size(self):
-        self._check_vocabulary()
-        return len(self.vocabulary)
-
-    def id_to_token(self, id):
-        self._check_vocabulary()
-        if not 0 <= id < len(self.vocabulary):
-            raise InputError(f"`id` must be in [0, {len(self.vocabulary)}). Received: {id}")
-        return self.vocabulary[id]
-
     def token_to_id(self, token):
         self._check_vocabulary()
         return self._index.get(token, self._unknown_token_id)
 
-    def tokenize(self, inputs):
-        self._check_vocabulary()
-        inputs = to_tensor(inputs, tf.string)
-        scalar = inputs.shape.rank == 0
-        if scalar:
-            inputs = inputs[tf.newaxis]
+    def _tokenize_batch(self, inputs):
         ids = tf.ragged.map_flat_values(self._table.lookup, tf.strings.split(inputs))
         if self._end_token_id is not None:
             ends = tf.fill([tf.shape(inputs)[0], 1], tf.constant(self._end_token_id, tf.int32))
             ids = tf.concat([ids, tf.RaggedTensor.from_tensor(ends)], axis=1)
-        return ids[0] if scalar else ids
+        return ids
 
-    def detokenize(self, inputs):
-        self._check_vocabulary()
-        ids = to_tensor(inputs, tf.int32)
-        scalar = ids.shape.rank == 1
-        if scalar:
-            ids = ids[tf.newaxis]
-        text = tf.strings.reduce_join(
-            tf.gather(self._words, ids), axis=-1, separator=" "
-        )
+    def _detokenize_batch(self, ids):
+        text = tf.strings.reduce_join(tf.gather(self._words, ids), axis=-1, separator=" ")
         if self._end_token_id is not None:
             text = tf.strings.regex_replace(text, " ?\n ?", "\n")
-        return text[0] if scalar else text
+        return text
 
     def count_out_of_vocabulary(self, lines):
         """Words not in the vocabulary (a literal unknown token in the text counts as known)."""
