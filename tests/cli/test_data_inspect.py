@@ -116,3 +116,9 @@ def test_wikitext2_figures(capsys):
     assert report["vocabulary_size"] == 33278
     assert [report["splits"][s]["tokens"] for s in ("train", "valid", "test")] == [
         2088628, 217646, 245569]
+
+
+def test_streamed_corpus_shorter_than_one_window(capsys, text_file):
+    code, _, err = _run(capsys, "data", "inspect", "--corpus", str(text_file),
+                        "--data.in_memory_max_mb=0", "--data.block_size=100000")
+    assert code == 2 and "shorter than one window" in err and err.count("\n") == 1

@@ -104,3 +104,21 @@ def test_split_names_without_train(tmp_path):
 def test_bad_format():
     with pytest.raises(InputError, match="'text' or 'wikitext'. Received: 'csv'"):
         Corpus.load("tinyshakespeare", format="csv")
+
+
+@pytest.mark.parametrize("in_memory_max_mb", [512.0, 0.0])
+def test_windows_line_endings_read_as_lf(tmp_path, in_memory_max_mb):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"hello world\r\n" * 30)
+    corpus = Corpus.load(str(path), in_memory_max_mb=in_memory_max_mb)
+    lines = list(corpus.lines("train")) + list(corpus.lines("valid"))
+    assert "".join(lines) == "hello world\n" * 30
+    data = [x.decode() for x in corpus.line_dataset("train").as_numpy_iterator()]
+    assert data == list(corpus.lines("train"))
+
+
+def test_split_directory_with_unlabeled_files(tmp_path):
+    (tmp_path / "train.txt").write_text("a b\n")
+    (tmp_path / "notes.txt").write_text("a b\n")
+    with pytest.raises(InputError, match="name no single split: '.*notes.txt'"):
+        Corpus.load(str(tmp_path))

@@ -217,3 +217,43 @@ def test_malformed_vocabulary_entries_name_the_entry():
         CharTokenizer(vocabulary=["a", "ab"])
     with pytest.raises(InputError, match="Entry 2: 'two words'"):
         WordTokenizer(vocabulary=["<unk>", "x", "two words"])
+
+
+def test_word_splitting_agrees_with_the_graph():
+    """Non-ASCII spaces (U+00A0) are part of a word for tf.strings.split: learn them so."""
+    tokenizer = WordTokenizer.from_corpus(["alpha\u00a0beta gamma\n"] * 3)
+    assert "alpha\u00a0beta" in tokenizer.get_vocabulary()
+    assert tokenizer.count_out_of_vocabulary(["alpha\u00a0beta delta"]) == (1, 2)
+    ids = tokenizer.encode("alpha\u00a0beta delta")
+    assert list(ids) == [tokenizer.token_to_id("alpha\u00a0beta"), tokenizer.unknown_token_id]
+
+
+def test_byte_round_trip_keeps_nul_and_empty():
+    tokenizer = ByteTokenizer()
+    assert tokenizer.decode(tokenizer.encode("\x00nul\n")) == "\x00nul\n"
+    assert tokenizer.encode("").size == 0 and tokenizer.decode([]) == ""
+    ragged = tokenizer.tokenize(["", "a"])
+    assert ragged.to_list() == [[], [97]]
+    assert tokenizer.detokenize(ragged).numpy().tolist() == [b"", b"a"]
+
+
+@pytest.mark.parametrize("edit, words", [
+    ({"asset_file": 5}, ["must be strings"]),
+    ({"kind": ["word"]}, ["must be strings"]),
+    ({"kind": "byte"}, ["invalid config"]),
+    ({"config": {"end_token": 5}}, ["Tokenizer in"]),
+])
+def test_corrupt_tokenizer_json_fields(tmp_path, edit, words):
+    import json
+    WordTokenizer.from_corpus(LINES).save(str(tmp_path))
+    record = json.loads((tmp_path / "tokenizer.json").read_text())
+    for key, value in edit.items():
+        if isinstance(value, dict):
+            record[key].update(value)
+        else:
+            record[key] = value
+    (tmp_path / "tokenizer.json").write_text(json.dumps(record))
+    with pytest.raises(InputError) as info:
+        load_tokenizer(str(tmp_path))
+    for word in words:
+        assert word in str(info.value)

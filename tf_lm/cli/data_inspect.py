@@ -6,11 +6,19 @@ import time
 
 from tf_lm.cli.config_args import add_config_arguments, resolve_config, split_overrides
 from tf_lm.config.data_config import FORMATS, TOKENIZERS
+from tf_lm.errors import InputError
 
 DESCRIPTION = """Reads a corpus, learns the tokenizer on its training split and prints: the files
 and bytes, characters, lines and tokens per split, the vocabulary size, the out-of-vocabulary
 rate of the held-out splits, and the tokens per second of the training input pipeline.
 Writes nothing."""
+
+
+def _seconds(text):
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise ValueError(text)
+    return value
 
 
 def add_parser(subparsers):
@@ -26,7 +34,7 @@ def add_parser(subparsers):
                         help="invalid UTF-8: refuse (strict) or replace with U+FFFD")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N",
                         help="batch size for the pipeline measurement (default: train.batch_size)")
-    parser.add_argument("--pipeline-seconds", type=float, default=1.0, metavar="S",
+    parser.add_argument("--pipeline-seconds", type=_seconds, default=1.0, metavar="S",
                         help="how long to time the input pipeline; 0 skips it (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_config_arguments(parser, sections=("data",))
@@ -73,6 +81,7 @@ def inspect(config, pipeline_seconds=1.0):
         if corpus.streaming:
             sources[split] = pipeline.token_chunks(corpus, split, tokenizer)
             entry["tokens"] = _count_streamed(sources[split])
+            pipeline.check_length(entry["tokens"], config.data.block_size, split)
         else:
             sources[split] = pipeline.tokenize_split(corpus, split, tokenizer)
             entry["tokens"] = int(sources[split].size)
@@ -101,12 +110,18 @@ def _time_pipeline(config, source, seconds):
     dataset = pipeline.make_dataset(source, data.block_size, batch, sampler=data.sampler,
                                     seed=data.seed, shuffle_buffer=data.shuffle_buffer)
     iterator = iter(dataset.repeat())
-    for _ in range(5):
-        next(iterator)
-    tokens, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        x, _ = next(iterator)
-        tokens += int(x.shape[0]) * int(x.shape[1])
+    try:
+        for _ in range(5):
+            next(iterator)
+        tokens, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            x, _ = next(iterator)
+            tokens += int(x.shape[0]) * int(x.shape[1])
+    except StopIteration:
+        raise InputError(
+            f"The training split gives no full batch of {batch} windows of "
+            f"{data.block_size + 1} tokens; use a smaller --batch-size or data.block_size"
+        ) from None
     elapsed = time.perf_counter() - start
     return {"sampler": data.sampler, "block_size": data.block_size, "batch_size": batch,
             "tokens_per_s": tokens / elapsed}

@@ -16,7 +16,7 @@ def _decode(path, errors):
     with open(path, "rb") as f:
         data = f.read()
     try:
-        return data.decode("utf-8", errors=errors)
+        return data.decode("utf-8", errors=errors).replace("\r\n", "\n")
     except UnicodeDecodeError as e:
         raise InputError(
             f"Corpus file '{path}' is not valid UTF-8 at byte offset {e.start} "
@@ -78,6 +78,7 @@ class Corpus:
     Corpora up to `in_memory_max_mb` are read into memory and split at exact character
     offsets. Larger ones are streamed from disk (`tf.data.TextLineDataset`) and split at
     line boundaries; a line count pass also checks the UTF-8 without holding the text.
+    Windows line endings (CRLF) are read as LF either way.
 
     Example:
     ```python
@@ -230,6 +231,8 @@ class _LineStream:
                     if index >= end:
                         return
                     if index >= self.start:
+                        if line.endswith("\r\n"):  # as TextLineDataset reads it
+                            line = line[:-2]
                         yield line if line.endswith("\n") else line + "\n"
                     index += 1
 

@@ -32,14 +32,21 @@ def _text_files_in(directory):
 
 def _split_files(files):
     """{split: [files]} when the file names say train/valid/test, else None."""
-    splits = {}
+    splits, unlabeled = {}, []
     for path in files:
         name = os.path.basename(path).lower()
         matched = [s for s, pattern in _SPLIT_PATTERNS.items() if pattern.search(name)]
         if len(matched) == 1:
             splits.setdefault(matched[0], []).append(path)
+        else:
+            unlabeled.append(path)
     if not splits:
         return None
+    if unlabeled:
+        raise InputError(
+            f"Corpus directory has split files ({', '.join(sorted(splits))}) and files that name "
+            f"no single split: '{unlabeled[0]}'; move them out or list the files explicitly"
+        )
     if "train" not in splits:
         raise InputError(
             f"Corpus files name the splits {sorted(splits)} but none is a training file "

@@ -42,7 +42,8 @@ def _split_xy(windows):
     return windows[..., :-1], windows[..., 1:]
 
 
-def _check_length(num_tokens, block_size, name):
+def check_length(num_tokens, block_size, name):
+    """Refuses a split that cannot fill one window of block_size + 1 tokens."""
     if num_tokens < block_size + 1:
         raise InputError(
             f"Split '{name}' has {num_tokens} tokens, shorter than one window of "
@@ -54,7 +55,7 @@ def _check_length(num_tokens, block_size, name):
 def random_windows(tokens, block_size, batch_size, seed, name="train"):
     """Infinite batches of windows at random offsets (see the module docstring)."""
     tokens = np.asarray(tokens, dtype=np.int32)
-    _check_length(tokens.size, block_size, name)
+    check_length(tokens.size, block_size, name)
     data = tf.constant(tokens)
     num_starts = tokens.size - block_size
     span = tf.range(block_size + 1, dtype=tf.int32)
@@ -73,7 +74,7 @@ def random_windows(tokens, block_size, batch_size, seed, name="train"):
 def contiguous_batches(tokens, block_size, batch_size, name="train"):
     """One epoch of batches whose rows continue each other (see the module docstring)."""
     tokens = np.asarray(tokens, dtype=np.int32)
-    _check_length(tokens.size, block_size, name)
+    check_length(tokens.size, block_size, name)
     needed = batch_size * block_size + 1
     if tokens.size < needed:
         tokens = np.tile(tokens, -(-needed // tokens.size))
@@ -91,7 +92,7 @@ def contiguous_batches(tokens, block_size, batch_size, name="train"):
 def sequential_windows(tokens, block_size, batch_size, drop_remainder=False, name="valid"):
     """One epoch of non-overlapping windows in order (see the module docstring)."""
     tokens = np.asarray(tokens, dtype=np.int32)
-    _check_length(tokens.size, block_size, name)
+    check_length(tokens.size, block_size, name)
     count = (tokens.size - 1) // block_size
     starts = np.arange(count, dtype=np.int64)[:, None] * block_size
     windows = tokens[starts + np.arange(block_size + 1)]

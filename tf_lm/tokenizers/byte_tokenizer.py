@@ -8,13 +8,23 @@ from tf_lm.errors import InputError
 from tf_lm.tokenizers.tokenizer import Tokenizer, to_tensor
 
 
+_BYTES = tf.constant([bytes([i]) for i in range(256)])
+
+
+def _bytes_to_ids(single_bytes):
+    """A vector of one-byte strings -> their int32 values (empty stays empty)."""
+    return tf.cast(tf.reshape(tf.io.decode_raw(single_bytes, tf.uint8), [-1]), tf.int32)
+
+
 class ByteTokenizer(Tokenizer, keras_hub.tokenizers.ByteTokenizer):
     """Ids 0-255 are the bytes of the UTF-8 text; ids from 256 on are special tokens.
 
-    Tokenizing is keras-hub's `ByteTokenizer` with `lowercase=False` (lowercasing would
-    need tensorflow-text's `CaseFoldUTF8` op, and changes the text). Detokenizing drops
-    special ids and byte 0 (keras-hub treats 0 as padding), then decodes UTF-8 with
-    `errors` ("replace" by default, so a cut multi-byte character becomes U+FFFD).
+    The interface, vocabulary and config are keras-hub's `ByteTokenizer` (with
+    `lowercase=False`: lowercasing needs tensorflow-text's `CaseFoldUTF8` op and changes the
+    text). `tokenize` and `detokenize` are our own few ops because keras-hub's treat byte 0
+    as padding (a text with NUL would not round-trip) and fail on an empty string.
+    Detokenizing drops special ids, then decodes UTF-8 with `errors` ("replace" by default,
+    so a cut multi-byte character becomes U+FFFD).
 
     Args:
         end_token: the end-of-text special token (id 256), or None for no specials.
@@ -60,15 +70,26 @@ class ByteTokenizer(Tokenizer, keras_hub.tokenizers.ByteTokenizer):
             raise InputError(f"Token {token!r} is not a byte or special token")
         return ord(token)
 
+    def tokenize(self, inputs):
+        inputs = to_tensor(inputs, tf.string)
+        scalar = inputs.shape.rank == 0
+        if scalar:
+            inputs = inputs[tf.newaxis]
+        ids = tf.ragged.map_flat_values(_bytes_to_ids, tf.strings.bytes_split(inputs))
+        return ids[0] if scalar else ids
+
     def detokenize(self, inputs):
         ids = to_tensor(inputs, tf.int32)
-        if isinstance(ids, tf.RaggedTensor):
-            ids = tf.ragged.boolean_mask(ids, ids < 256)
-        elif ids.shape.rank == 1:
-            ids = tf.boolean_mask(ids, ids < 256)
-        else:
-            ids = tf.ragged.boolean_mask(ids, ids < 256)
-        return super().detokenize(ids)
+        scalar = ids.shape.rank == 1
+        if scalar:
+            ids = ids[tf.newaxis]
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(ids)
+        ids = tf.ragged.boolean_mask(ids, ids < 256)  # special tokens are not text
+        text = tf.strings.reduce_join(tf.gather(_BYTES, ids), axis=-1)
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors=self.errors,
+                                            replacement_char=0xFFFD)
+        return text[0] if scalar else text
 
     def decode(self, ids):
         ids = np.asarray(ids, dtype=np.int32).reshape([-1])

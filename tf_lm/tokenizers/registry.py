@@ -82,6 +82,13 @@ def load_tokenizer(directory, expected_vocabulary_size=None):
         version = record["format_version"]
     except (ValueError, KeyError, TypeError) as e:
         raise InputError(f"Tokenizer file '{path}' is corrupt: {e}") from None
+    asset = record.get("asset_file")
+    if not isinstance(kind, str) or not isinstance(config, dict) or not (
+            asset is None or isinstance(asset, str)):
+        raise InputError(
+            f"Tokenizer file '{path}' is corrupt: 'kind' and 'asset_file' must be strings and "
+            "'config' a mapping"
+        )
     if version != FORMAT_VERSION:
         raise InputError(
             f"Tokenizer file '{path}' has format_version {version}; expected {FORMAT_VERSION}"
@@ -89,7 +96,6 @@ def load_tokenizer(directory, expected_vocabulary_size=None):
     if kind not in TOKENIZERS:
         raise InputError(f"Tokenizer file '{path}' names an unknown tokenizer kind: {kind!r}")
     cls = TOKENIZERS[kind]
-    asset = record.get("asset_file")
     if asset:
         asset_path = os.path.join(directory, asset)
         if not os.path.isfile(asset_path):
@@ -104,10 +110,11 @@ def load_tokenizer(directory, expected_vocabulary_size=None):
             )
     try:
         tokenizer = cls(**config)
-    except TypeError as e:
-        raise InputError(f"Tokenizer file '{path}' has an invalid config: {e}") from None
-    if asset:
-        tokenizer.load_assets(directory)
+        if asset:
+            tokenizer.load_assets(directory)
+    except (TypeError, ValueError) as e:  # InputError is a ValueError too
+        message = str(e) if isinstance(e, InputError) else f"invalid config: {e}"
+        raise InputError(f"Tokenizer in '{directory}': {message}") from None
     size = tokenizer.vocabulary_size()
     if size != record.get("vocabulary_size"):
         raise InputError(

@@ -2,6 +2,7 @@
 
 import collections
 import os
+import re
 
 import tensorflow as tf
 
@@ -9,6 +10,14 @@ from tf_lm.errors import InputError
 from tf_lm.tokenizers.vocabulary_tokenizer import VocabularyTokenizer
 
 VOCABULARY_FILE = "vocabulary.txt"
+# `tf.strings.split` splits on ASCII whitespace only; Python's str.split() also splits on
+# U+00A0, U+2028 and friends. Learning and counting use this rule so they agree with the graph.
+_ASCII_WHITESPACE = re.compile(r"[ \t\n\r\v\f]+")
+
+
+def split_words(line):
+    """The words of `line` exactly as `tf.strings.split` sees them."""
+    return [w for w in _ASCII_WHITESPACE.split(line) if w]
 
 
 class WordTokenizer(VocabularyTokenizer):
@@ -66,7 +75,7 @@ class WordTokenizer(VocabularyTokenizer):
         lines = cls._iterate_lines(lines)
         counts = collections.Counter()
         for line in lines:
-            counts.update(line.split())
+            counts.update(split_words(line))
         specials = [t for t in (unknown_token, end_token) if t is not None]
         words = sorted(
             (w for w, n in counts.items() if n >= min_freq and w not in specials),
@@ -86,7 +95,7 @@ class WordTokenizer(VocabularyTokenizer):
     def set_vocabulary(self, vocabulary):
         vocabulary = list(vocabulary)
         for i, word in enumerate(vocabulary):
-            if not isinstance(word, str) or not word or any(c.isspace() for c in word):
+            if not isinstance(word, str) or split_words(word) != [word]:
                 raise InputError(
                     f"A word vocabulary holds non-empty words without whitespace. "
                     f"Entry {i}: {word!r}"
@@ -127,7 +136,7 @@ class WordTokenizer(VocabularyTokenizer):
         """Words not in the vocabulary (a literal unknown token in the text counts as known)."""
         oov = total = 0
         for line in lines:
-            words = line.split()
+            words = split_words(line)
             total += len(words) + (1 if self.end_token else 0)
             oov += sum(1 for w in words if w not in self._index)
         return oov, total
