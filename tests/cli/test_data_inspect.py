@@ -122,3 +122,13 @@ def test_streamed_corpus_shorter_than_one_window(capsys, text_file):
     code, _, err = _run(capsys, "data", "inspect", "--corpus", str(text_file),
                         "--data.in_memory_max_mb=0", "--data.block_size=100000")
     assert code == 2 and "shorter than one window" in err and err.count("\n") == 1
+
+
+def test_streamed_split_between_one_and_two_blocks(capsys, tmp_path):
+    """Passes the length check but yields no streamed window: still one clear line."""
+    (tmp_path / "train.txt").write_text("abcdefghij\n" * 9)  # 99 characters: 1 block of 60
+    (tmp_path / "valid.txt").write_text("abcdefghij\n" * 30)
+    code, _, err = _run(capsys, "data", "inspect", "--corpus", str(tmp_path),
+                        "--data.in_memory_max_mb=0", "--data.block_size=60")
+    assert code == 2 and err.count("\n") == 1
+    assert "yields no window of data.block_size + 1 = 61 tokens when streamed" in err

@@ -118,9 +118,10 @@ def _time_pipeline(config, source, seconds):
             x, _ = next(iterator)
             tokens += int(x.shape[0]) * int(x.shape[1])
     except StopIteration:
-        raise InputError(
-            f"The training split gives no full batch of {batch} windows of "
-            f"{data.block_size + 1} tokens; use a smaller --batch-size or data.block_size"
+        raise InputError(  # a streamed split needs two blocks for its first window
+            f"The training split yields no window of data.block_size + 1 = "
+            f"{data.block_size + 1} tokens when streamed; use a longer corpus or a smaller "
+            "data.block_size"
         ) from None
     elapsed = time.perf_counter() - start
     return {"sampler": data.sampler, "block_size": data.block_size, "batch_size": batch,

@@ -1,11 +1,10 @@
 """UTF-8 byte tokenizer: keras-hub's `ByteTokenizer` plus special tokens after the 256 bytes."""
 
 import keras_hub
-import numpy as np
 import tensorflow as tf
 
 from tf_lm.errors import InputError
-from tf_lm.tokenizers.tokenizer import Tokenizer, to_tensor
+from tf_lm.tokenizers.tokenizer import Tokenizer, on_batch, to_tensor
 
 
 _BYTES = tf.constant([bytes([i]) for i in range(256)])
@@ -71,29 +70,21 @@ class ByteTokenizer(Tokenizer, keras_hub.tokenizers.ByteTokenizer):
         return ord(token)
 
     def tokenize(self, inputs):
-        inputs = to_tensor(inputs, tf.string)
-        scalar = inputs.shape.rank == 0
-        if scalar:
-            inputs = inputs[tf.newaxis]
-        ids = tf.ragged.map_flat_values(_bytes_to_ids, tf.strings.bytes_split(inputs))
-        return ids[0] if scalar else ids
+        return on_batch(self._tokenize_batch, to_tensor(inputs, tf.string), batch_rank=1)
 
     def detokenize(self, inputs):
-        ids = to_tensor(inputs, tf.int32)
-        scalar = ids.shape.rank == 1
-        if scalar:
-            ids = ids[tf.newaxis]
+        return on_batch(self._detokenize_batch, to_tensor(inputs, tf.int32), batch_rank=2)
+
+    def _tokenize_batch(self, inputs):
+        return tf.ragged.map_flat_values(_bytes_to_ids, tf.strings.bytes_split(inputs))
+
+    def _detokenize_batch(self, ids):
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(ids)
         ids = tf.ragged.boolean_mask(ids, ids < 256)  # special tokens are not text
         text = tf.strings.reduce_join(tf.gather(_BYTES, ids), axis=-1)
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors=self.errors,
+        return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors=self.errors,
                                             replacement_char=0xFFFD)
-        return text[0] if scalar else text
-
-    def decode(self, ids):
-        ids = np.asarray(ids, dtype=np.int32).reshape([-1])
-        return super().decode(ids)
 
     def get_config(self):
         config = super().get_config()

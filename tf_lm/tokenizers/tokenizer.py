@@ -156,3 +156,14 @@ def to_tensor(x, dtype):
         if len(lengths) > 1:
             return tf.ragged.constant(x, dtype=dtype)
     return tf.convert_to_tensor(x, dtype=dtype)
+
+
+def on_batch(fn, x, batch_rank):
+    """Applies `fn` to a batch; an input of rank `batch_rank - 1` is run as a batch of one.
+
+    Tokenizers work on batches (1-D strings, 2-D ids); this lets them also take one string
+    or one id vector and give back one result, as keras-hub's tokenizers do.
+    """
+    if x.shape.rank == batch_rank - 1:
+        return fn(x[tf.newaxis])[0]
+    return fn(x)

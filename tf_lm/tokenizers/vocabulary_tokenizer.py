@@ -5,7 +5,7 @@ import collections
 import tensorflow as tf
 
 from tf_lm.errors import InputError
-from tf_lm.tokenizers.tokenizer import Tokenizer, to_tensor
+from tf_lm.tokenizers.tokenizer import Tokenizer, on_batch, to_tensor
 
 
 class VocabularyTokenizer(Tokenizer):
@@ -52,17 +52,11 @@ class VocabularyTokenizer(Tokenizer):
 
     def tokenize(self, inputs):
         self._check_vocabulary()
-        inputs = to_tensor(inputs, tf.string)
-        if inputs.shape.rank == 0:
-            return self._tokenize_batch(inputs[tf.newaxis])[0]
-        return self._tokenize_batch(inputs)
+        return on_batch(self._tokenize_batch, to_tensor(inputs, tf.string), batch_rank=1)
 
     def detokenize(self, inputs):
         self._check_vocabulary()
-        ids = to_tensor(inputs, tf.int32)
-        if ids.shape.rank == 1:
-            return self._detokenize_batch(ids[tf.newaxis])[0]
-        return self._detokenize_batch(ids)
+        return on_batch(self._detokenize_batch, to_tensor(inputs, tf.int32), batch_rank=2)
 
     @staticmethod
     def _iterate_lines(lines):
