@@ -62,6 +62,19 @@ class Config:
                 "Config key 'model.hidden_dim' must be divisible by 'model.num_heads'. "
                 f"Received: hidden_dim={model.hidden_dim}, num_heads={model.num_heads}"
             )
+        if model.architecture == "gpt" and model.embedding_dim not in (0, model.hidden_dim):
+            raise InputError(
+                "Config key 'model.embedding_dim' must be 0 or equal to 'model.hidden_dim' for a "
+                f"gpt model. Received: embedding_dim={model.embedding_dim}, "
+                f"hidden_dim={model.hidden_dim}"
+            )
+        embedding_dim = model.embedding_dim or model.hidden_dim
+        if model.tie_embeddings and embedding_dim != model.hidden_dim:
+            raise InputError(
+                "Config key 'model.tie_embeddings' needs 'model.embedding_dim' equal to "
+                f"'model.hidden_dim'. Received: embedding_dim={model.embedding_dim}, "
+                f"hidden_dim={model.hidden_dim}"
+            )
 
     @classmethod
     def keys(cls):

@@ -35,8 +35,15 @@ class ModelConfig:
     )
     # Pre-LayerNorm (GPT-2) or post-LayerNorm (original Transformer).
     norm_position: str = option("pre", "layer norm placement (gpt)", choices=("pre", "post"))
-    # Feed-forward activation: exact GELU or its tanh approximation.
-    activation: str = option("gelu", "feed-forward activation", choices=("gelu", "gelu_tanh"))
+    # Feed-forward activation: exact GELU, its tanh approximation (GPT-2), or ReLU (the
+    # original Transformer).
+    activation: str = option("gelu", "feed-forward activation",
+                             choices=("gelu", "gelu_tanh", "relu"))
     # Recurrent models: weights uniform in [-init_scale, init_scale]; 0 uses Keras defaults.
     init_scale: float = option(0.0, "uniform init range for recurrent models (0: default)",
                                minimum=0.0)
+    # `softmax`: the model outputs probabilities (the classic Keras example's
+    # Dense(vocab, activation="softmax")); `none`: logits, the loss applies the softmax.
+    head_activation: str = option("none", "output layer activation", choices=("none", "softmax"))
+    # GloVe / word2vec text file whose vectors initialise the embedding (word vocabularies).
+    word_vectors: str = option("", "pretrained word vectors file (GloVe/word2vec text)")

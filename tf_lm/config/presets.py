@@ -27,7 +27,8 @@ PRESETS = {
     # The classic Keras example: Embedding -> LSTM(return_sequences) -> Dense softmax, Adam.
     "seed-lstm": {
         "model": {"architecture": "lstm", "num_layers": 1, "hidden_dim": 128,
-                  "embedding_dim": 64, "tie_embeddings": False, "use_bias": True},
+                  "embedding_dim": 64, "tie_embeddings": False, "use_bias": True,
+                  "head_activation": "softmax"},
         "data": {"block_size": 64},
         "train": {"optimizer": "adam", "batch_size": 32, "weight_decay": 0.0,
                   "warmup_steps": 0, "min_learning_rate": 1e-3, "clip_norm": None},

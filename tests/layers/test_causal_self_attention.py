@@ -1,0 +1,136 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.layer_checks import run_layer_checks
+from tf_lm.layers import CausalSelfAttention
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(2, 6, 8)).astype("float32")
+
+
+def softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def reference(layer, x, padding_mask=None):
+    """softmax(Q Kᵀ / √d_k + causal and padding mask) V, per head, in NumPy."""
+    wqkv, bqkv, wo, bo = (np.asarray(w) for w in layer.weights)
+    heads = layer.num_heads
+    batch, length, hidden = x.shape
+    d = hidden // heads
+    qkv = x @ wqkv + bqkv
+    q, k, v = np.split(qkv, 3, axis=-1)
+    split = lambda t: t.reshape(batch, length, heads, d).transpose(0, 2, 1, 3)  # noqa: E731
+    q, k, v = split(q), split(k), split(v)
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d)
+    allowed = np.tril(np.ones((length, length), bool))[None, None]
+    if padding_mask is not None:
+        allowed = allowed & padding_mask[:, None, None, :].astype(bool)
+    scores = np.where(allowed, scores, -1e9)
+    out = softmax(scores) @ v
+    return out.transpose(0, 2, 1, 3).reshape(batch, length, hidden) @ wo + bo
+
+
+def test_standard_checks(tmp_path):
+    run_layer_checks(lambda **kw: CausalSelfAttention(2, **kw), X, (2, 6, 8), 4, tmp_path,
+                     dropout="dropout")
+
+
+def test_matches_numpy_scaled_dot_product_attention():
+    layer = CausalSelfAttention(2)
+    np.testing.assert_allclose(np.asarray(layer(X)), reference(layer, X), atol=1e-5)
+
+
+def test_padding_mask_hides_keys():
+    layer = CausalSelfAttention(2)
+    mask = np.array([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], "int32")
+    out = np.asarray(layer(X, padding_mask=mask))
+    np.testing.assert_allclose(out, reference(layer, X, mask), atol=1e-5)
+    # Real positions of a left-padded row do not see the padding.
+    changed = X.copy()
+    changed[0, :2] = 100.0
+    out2 = np.asarray(layer(changed, padding_mask=mask))
+    np.testing.assert_allclose(out2[0, 2:], out[0, 2:], atol=1e-5)
+
+
+def test_future_positions_do_not_change_the_past():
+    layer = CausalSelfAttention(2)
+    changed = X.copy()
+    changed[:, 4:] += 3.0
+    np.testing.assert_allclose(np.asarray(layer(changed))[:, :4], np.asarray(layer(X))[:, :4],
+                               atol=1e-6)
+
+
+def decode(layer, x, prefill, max_length):
+    cache = np.zeros((x.shape[0], 2, max_length, layer.num_heads, 4), "float32")
+    out, cache = layer(x[:, :prefill], cache=cache, cache_index=0)
+    outputs = [np.asarray(out)]
+    for i in range(prefill, x.shape[1]):
+        out, cache = layer(x[:, i:i + 1], cache=cache, cache_index=i)
+        outputs.append(np.asarray(out))
+    return np.concatenate(outputs, axis=1), np.asarray(cache)
+
+
+def test_cached_decoding_equals_the_full_pass():
+    layer = CausalSelfAttention(2)
+    full = np.asarray(layer(X))
+    for prefill in (1, 4):
+        steps, cache = decode(layer, X, prefill, max_length=9)
+        np.testing.assert_allclose(steps, full, atol=1e-5)
+        assert cache.shape == (2, 2, 9, 2, 4)
+        np.testing.assert_array_equal(cache[:, :, 6:], 0.0)  # slots not written yet
+
+
+def step_function(layer, jit_compile):
+    @tf.function(jit_compile=jit_compile)
+    def step(x, cache, index):
+        return layer(x, cache=cache, cache_index=index)
+    return step
+
+
+def test_cache_update_runs_with_and_without_xla_and_has_no_xla_ops():
+    layer = CausalSelfAttention(2)
+    cache = tf.zeros((2, 2, 9, 2, 4))
+    index = tf.constant(3)
+    plain = step_function(layer, False)
+    graph = plain.get_concrete_function(
+        tf.TensorSpec((None, 1, 8)), tf.TensorSpec((None, 2, 9, 2, 4)),
+        tf.TensorSpec((), tf.int32)).graph
+    ops = {op.type for op in graph.get_operations()}
+    assert "TensorScatterUpdate" in ops
+    assert not [op for op in ops if op.startswith("Xla")], ops
+    a_out, a_cache = plain(X[:, :1], cache, index)
+    b_out, b_cache = step_function(layer, True)(X[:, :1], cache, index)
+    np.testing.assert_allclose(np.asarray(a_out), np.asarray(b_out), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(a_cache), np.asarray(b_cache), atol=1e-6)
+    assert np.abs(np.asarray(a_cache)[:, :, 3]).sum() > 0
+
+
+def test_hidden_size_must_divide_by_heads():
+    with pytest.raises(ValueError, match="hidden size=8, num_heads=3"):
+        CausalSelfAttention(3)(X)
+
+
+def test_mismatched_padding_mask_is_refused():
+    with pytest.raises(ValueError, match="padding_mask.shape=\\(2, 5\\)"):
+        CausalSelfAttention(2)(X, padding_mask=np.ones((2, 5), "int32"))
+    with pytest.raises(ValueError, match="padding_mask.shape=\\(2, 6, 1\\)"):
+        CausalSelfAttention(2)(X, padding_mask=np.ones((2, 6, 1), "int32"))
+
+
+def test_invalid_arguments_name_the_value():
+    with pytest.raises(ValueError, match="num_heads=0"):
+        CausalSelfAttention(0)
+    with pytest.raises(ValueError, match="dropout=1.5"):
+        CausalSelfAttention(2, dropout=1.5)
+
+
+def test_mixed_float16_masking_does_not_overflow():
+    layer = CausalSelfAttention(2, dtype="mixed_float16")
+    out = layer(X)
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
+    assert np.all(np.isfinite(np.asarray(out)))

@@ -1,0 +1,8 @@
+"""Models: backbones (token ids → hidden states), the `CausalLM` task, building from a config."""
+
+from tf_lm.models.builder import build_backbone, build_causal_lm
+from tf_lm.models.causal_lm import CausalLM
+from tf_lm.models.gpt_backbone import GPTBackbone
+from tf_lm.models.recurrent_backbone import RecurrentBackbone
+
+__all__ = ["GPTBackbone", "RecurrentBackbone", "CausalLM", "build_backbone", "build_causal_lm"]

@@ -1,0 +1,70 @@
+"""Building the model a `Config` describes."""
+
+import logging
+
+import keras
+
+from tf_lm.models.causal_lm import CausalLM
+from tf_lm.models.gpt_backbone import GPTBackbone
+from tf_lm.models.recurrent_backbone import RecurrentBackbone
+
+logger = logging.getLogger("tf_lm")
+
+
+def build_backbone(model_config, vocabulary_size, sequence_length, dtype=None, stateful=False,
+                   batch_size=None):
+    """The backbone of `model_config` (a `ModelConfig`), unbuilt."""
+    if model_config.architecture == "gpt":
+        if model_config.embedding_dim not in (0, model_config.hidden_dim):
+            raise ValueError(
+                "A gpt model embeds tokens at its hidden width. Received: model.embedding_dim="
+                f"{model_config.embedding_dim}, model.hidden_dim={model_config.hidden_dim}")
+        return GPTBackbone(
+            vocabulary_size, model_config.num_layers, model_config.num_heads,
+            model_config.hidden_dim, intermediate_dim=model_config.intermediate_dim or None,
+            sequence_length=sequence_length, dropout=model_config.dropout,
+            use_bias=model_config.use_bias, position_encoding=model_config.position_encoding,
+            norm_position=model_config.norm_position, activation=model_config.activation,
+            dtype=dtype, name="gpt_backbone")
+    return RecurrentBackbone(
+        vocabulary_size, cell=model_config.architecture, num_layers=model_config.num_layers,
+        hidden_dim=model_config.hidden_dim, embedding_dim=model_config.embedding_dim or None,
+        dropout=model_config.dropout, init_scale=model_config.init_scale, stateful=stateful,
+        batch_size=batch_size, dtype=dtype, name=f"{model_config.architecture}_backbone")
+
+
+def build_causal_lm(model_config, vocabulary_size, sequence_length, dtype=None, stateful=False,
+                    batch_size=None, vocabulary=None):
+    """A built `CausalLM` for `model_config`, ready to `compile`.
+
+    Args:
+        model_config: a `ModelConfig`.
+        vocabulary_size: the tokenizer's vocabulary size.
+        sequence_length: the context (`data.block_size`): the learned position table's size.
+        dtype: a Keras dtype policy name (`"mixed_bfloat16"`, ...), or `None` for the global one.
+        stateful, batch_size: stateful recurrent training on contiguous batches.
+        vocabulary: the tokenizer's words in id order, needed with `model.word_vectors`.
+    """
+    backbone = build_backbone(model_config, vocabulary_size, sequence_length, dtype=dtype,
+                              stateful=stateful, batch_size=batch_size)
+    head_initializer = "glorot_uniform"
+    if model_config.architecture == "gpt":
+        head_initializer = keras.initializers.RandomNormal(stddev=0.02)
+    elif model_config.init_scale > 0:
+        head_initializer = keras.initializers.RandomUniform(-model_config.init_scale,
+                                                            model_config.init_scale)
+    model = CausalLM(
+        backbone, tie_embeddings=model_config.tie_embeddings,
+        head_activation="softmax" if model_config.head_activation == "softmax" else None,
+        head_use_bias=model_config.use_bias, head_initializer=head_initializer, dtype=dtype,
+        name="causal_lm")
+    model.build((batch_size if stateful else None, None))
+    if model_config.word_vectors:
+        if vocabulary is None:
+            raise ValueError("`model.word_vectors` needs the tokenizer's vocabulary. Received: "
+                             "vocabulary=None")
+        coverage = backbone.token_embedding.load_word_vectors(model_config.word_vectors,
+                                                              vocabulary)
+        logger.info("%s from %s", coverage, model_config.word_vectors)
+        model.word_vector_coverage = coverage
+    return model
