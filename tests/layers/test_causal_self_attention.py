@@ -130,7 +130,30 @@ def test_invalid_arguments_name_the_value():
 
 
 def test_mixed_float16_masking_does_not_overflow():
+    # Left padding masks whole rows of the first queries: a float16 -1e9 would be -inf there.
     layer = CausalSelfAttention(2, dtype="mixed_float16")
-    out = layer(X)
+    mask = np.array([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], "int32")
+    out = layer(X, padding_mask=mask)
     assert keras.backend.standardize_dtype(out.dtype) == "float16"
     assert np.all(np.isfinite(np.asarray(out)))
+
+
+def test_large_float16_scores_do_not_overflow_before_scaling():
+    layer = CausalSelfAttention(1, dtype="mixed_float16")
+    x = np.full((1, 3, 64), 1.0, "float32")
+    layer.build(x.shape)
+    layer.qkv_dense.kernel.assign(np.full((64, 192), 0.6, "float32"))  # q·k ≈ 1.5e5 > 65504
+    assert np.all(np.isfinite(np.asarray(layer(x))))
+
+
+def test_symbolic_call_with_a_cache_returns_output_and_cache():
+    layer = CausalSelfAttention(2)
+    out, cache = layer(keras.Input((1, 8), batch_size=2), cache=keras.Input((2, 9, 2, 4),
+                                                                            batch_size=2))
+    assert tuple(out.shape) == (2, 1, 8) and tuple(cache.shape) == (2, 2, 9, 2, 4)
+
+
+def test_a_static_cache_index_past_the_cache_is_refused():
+    cache = np.zeros((2, 2, 4, 2, 4), "float32")
+    with pytest.raises(ValueError, match="cache_index=4, sequence length=1"):
+        CausalSelfAttention(2)(X[:, :1], cache=cache, cache_index=np.int64(4))

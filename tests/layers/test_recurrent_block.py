@@ -78,6 +78,19 @@ def test_masked_steps_keep_the_state():
     np.testing.assert_allclose(np.asarray(state)[0], np.asarray(short)[0], atol=1e-6)
 
 
+def test_symbolic_call_returns_states():
+    import keras
+
+    block = RecurrentBlock("lstm", 7, num_layers=2)
+    out, states = block(keras.Input((6, 5), batch_size=2), return_state=True)
+    assert tuple(out.shape) == (2, 6, 7) and tuple(states.shape) == (2, 2, 2, 7)
+
+
+def test_mismatched_padding_mask_is_refused():
+    with pytest.raises(ValueError, match=r"padding_mask.shape=\(2, 5\)"):
+        RecurrentBlock("lstm", 7)(X, padding_mask=np.ones((2, 5), bool))
+
+
 def test_invalid_arguments():
     with pytest.raises(ValueError, match="cell='transformer'"):
         RecurrentBlock("transformer", 7)

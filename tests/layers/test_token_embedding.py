@@ -67,11 +67,23 @@ def test_wrong_dimension_and_malformed_lines_name_the_line(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("the 1 2 3\nsat 1 2\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.txt: line 2: expected a word and 3 numbers, "
-                                         r"received 2"):
+                                         r"received 3 fields"):
         TokenEmbedding(5, 3).load_word_vectors(path, VOCABULARY)
     path.write_text("the 1 2 3\nsat 1 x 2\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="line 2: the values after 'sat' are not all numbers"):
+    with pytest.raises(ValueError, match="line 2: the 3 values after 'sat' are not all finite"):
         TokenEmbedding(5, 3).load_word_vectors(path, VOCABULARY)
+    path.write_text("the 1 2 3\nsat 1 nan 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2: .* not all finite numbers"):
+        TokenEmbedding(5, 3).load_word_vectors(path, VOCABULARY)
+
+
+def test_words_with_spaces_as_in_glove_840b(tmp_path):
+    path = tmp_path / "glove.840B.txt"
+    path.write_text(". . . 9 9 9\nthe 1 2 3\n", encoding="utf-8")
+    layer = TokenEmbedding(6, 3)
+    coverage = layer.load_word_vectors(path, VOCABULARY + [". . ."])
+    assert coverage.covered == 2
+    np.testing.assert_array_equal(np.asarray(layer.embeddings)[5], [9, 9, 9])
 
 
 def test_vocabulary_must_match_the_table(tmp_path):

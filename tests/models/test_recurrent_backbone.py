@@ -46,6 +46,8 @@ def test_stateful_backbone_needs_a_batch_size():
     first = np.asarray(backbone(IDS[:, :3]))
     second = np.asarray(backbone(IDS[:, 3:]))
     backbone.reset_states()
+    np.testing.assert_allclose(np.asarray(backbone(IDS[:, :3])), first, atol=1e-6)
+    assert not np.allclose(np.asarray(backbone(IDS[:, :3])), first, atol=1e-3)  # carried on
     plain = tiny()
     plain.build(IDS.shape)
     plain.set_weights([w for w in backbone.get_weights()[:7]])

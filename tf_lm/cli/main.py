@@ -5,8 +5,8 @@ import os
 import sys
 
 import tf_lm
-from tf_lm.cli import data_inspect
-from tf_lm.errors import InputError
+from tf_lm.cli import data_inspect, train
+from tf_lm.errors import InputError, TrainingError
 
 DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
 Run `tf-lm COMMAND --help` for the flags of each command."""
@@ -28,6 +28,7 @@ def build_parser():
     data_commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND",
                                         required=True)
     data_inspect.add_parser(data_commands)
+    train.add_parser(commands)
     return parser
 
 
@@ -46,6 +47,9 @@ def main(argv=None):
         message = " ".join(str(e).split())
         print(f"tf-lm: error: {message}", file=sys.stderr)
         return 2
+    except TrainingError as e:
+        print(f"tf-lm: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("tf-lm: interrupted", file=sys.stderr)
         return 130

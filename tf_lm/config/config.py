@@ -127,6 +127,7 @@ class Config:
     @classmethod
     def from_file(cls, path, base=None):
         """Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`) config file."""
+        path = os.fspath(path)
         if not os.path.isfile(path):
             raise InputError(f"Config file not found: '{path}'")
         with open(path, encoding="utf-8") as f:
@@ -178,6 +179,16 @@ class Config:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+    def to_flat_dict(self):
+        """{"section.key": value} for every key (hparams, config differences)."""
+        flat = {}
+        for section, values in self.to_dict().items():
+            if isinstance(values, dict):
+                flat.update({f"{section}.{key}": value for key, value in values.items()})
+            else:
+                flat[section] = values
+        return flat
 
     def to_json(self):
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"

@@ -31,16 +31,19 @@ PRESETS = {
                   "head_activation": "softmax"},
         "data": {"block_size": 64},
         "train": {"optimizer": "adam", "batch_size": 32, "weight_decay": 0.0,
-                  "warmup_steps": 0, "min_learning_rate": 1e-3, "clip_norm": None},
+                  "warmup_steps": 0, "lr_schedule": "constant", "clip_norm": None},
     },
     # Zaremba et al. (2014) word-level LSTMs (PTB/WikiText, contiguous batches, SGD lr 1).
+    # Learning rate 1 for 4/6/14 epochs, then x0.5 / x1/1.2 / x1/1.15 each epoch, 13/39/55
+    # epochs, gradients clipped to norm 5. State carried across contiguous batches.
     "zaremba-small": {
         "model": {"architecture": "lstm", "num_layers": 2, "hidden_dim": 200,
                   "tie_embeddings": False, "use_bias": True, "init_scale": 0.1},
         "data": {"format": "wikitext", "tokenizer": "word", "block_size": 20,
                  "sampler": "contiguous"},
         "train": {"optimizer": "sgd", "batch_size": 20, "learning_rate": 1.0,
-                  "weight_decay": 0.0, "warmup_steps": 0, "clip_norm": 5.0},
+                  "weight_decay": 0.0, "warmup_steps": 0, "clip_norm": 5.0, "epochs": 13,
+                  "lr_schedule": "epoch_decay", "decay_start_epoch": 5, "decay_factor": 0.5},
     },
     "zaremba-medium": {
         "model": {"architecture": "lstm", "num_layers": 2, "hidden_dim": 650, "dropout": 0.5,
@@ -48,7 +51,8 @@ PRESETS = {
         "data": {"format": "wikitext", "tokenizer": "word", "block_size": 35,
                  "sampler": "contiguous"},
         "train": {"optimizer": "sgd", "batch_size": 20, "learning_rate": 1.0,
-                  "weight_decay": 0.0, "warmup_steps": 0, "clip_norm": 5.0},
+                  "weight_decay": 0.0, "warmup_steps": 0, "clip_norm": 5.0, "epochs": 39,
+                  "lr_schedule": "epoch_decay", "decay_start_epoch": 7, "decay_factor": 1 / 1.2},
     },
     "zaremba-large": {
         "model": {"architecture": "lstm", "num_layers": 2, "hidden_dim": 1500, "dropout": 0.65,
@@ -56,7 +60,9 @@ PRESETS = {
         "data": {"format": "wikitext", "tokenizer": "word", "block_size": 35,
                  "sampler": "contiguous"},
         "train": {"optimizer": "sgd", "batch_size": 20, "learning_rate": 1.0,
-                  "weight_decay": 0.0, "warmup_steps": 0, "clip_norm": 5.0},
+                  "weight_decay": 0.0, "warmup_steps": 0, "clip_norm": 5.0, "epochs": 55,
+                  "lr_schedule": "epoch_decay", "decay_start_epoch": 15,
+                  "decay_factor": 1 / 1.15},
     },
 }
 

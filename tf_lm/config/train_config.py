@@ -18,6 +18,8 @@ class TrainConfig:
     batch_size: int = option(12, "global batch size in windows", minimum=1)
     # Optimizer steps in total.
     steps: int = option(2000, "optimizer steps", minimum=1)
+    # Passes over the training split instead of `steps` (Zaremba-style training); 0: use steps.
+    epochs: int = option(0, "passes over the training split (0: use train.steps)", minimum=0)
     optimizer: str = option("adamw", "optimizer", choices=("adam", "adamw", "sgd"))
     # Peak learning rate, reached after the warmup.
     learning_rate: float = option(1e-3, "peak learning rate", minimum=0.0, exclusive_minimum=True)
@@ -25,15 +27,37 @@ class TrainConfig:
     min_learning_rate: float = option(1e-4, "final learning rate of the cosine decay",
                                       minimum=0.0)
     warmup_steps: int = option(100, "linear warmup steps", minimum=0)
+    # `cosine`: linear warmup, cosine decay to min_learning_rate (nanoGPT). `epoch_decay`:
+    # constant, then multiplied by decay_factor every epoch from decay_start_epoch (Zaremba).
+    lr_schedule: str = option("cosine", "learning-rate schedule",
+                              choices=("cosine", "epoch_decay", "constant"))
+    decay_start_epoch: int = option(4, "epoch_decay: first epoch (1-based) with a lower rate",
+                                    minimum=1)
+    decay_factor: float = option(0.5, "epoch_decay: rate multiplier per epoch", minimum=0.0,
+                                 maximum=1.0, exclusive_minimum=True)
     beta_1: float = option(0.9, "Adam beta_1", minimum=0.0, maximum=1.0)
     beta_2: float = option(0.99, "Adam beta_2", minimum=0.0, maximum=1.0)
     weight_decay: float = option(0.1, "decoupled weight decay (adamw)", minimum=0.0)
+    # Norms and biases are never decayed; embeddings are decayed too unless this is false.
+    decay_embeddings: bool = option(True, "apply weight decay to embeddings (adamw)")
+    # Sum gradients over this many batches before each update (Keras optimizer argument).
+    gradient_accumulation_steps: int = option(1, "batches per optimizer update", minimum=1)
     # Clip gradients to this global norm; null disables clipping.
     clip_norm: Optional[float] = option(1.0, "global gradient-norm clip (null: none)",
                                         minimum=0.0, exclusive_minimum=True)
     # Validate every this many steps, on eval_steps batches.
     eval_interval: int = option(250, "steps between validations", minimum=1)
     eval_steps: int = option(20, "validation batches per validation", minimum=1)
+    # Steps between backups for resume; also the Keras epoch (progress bar) and the interval
+    # of the TensorBoard scalars. Rounded down to divide train.steps and eval_interval.
+    checkpoint_interval: int = option(125, "steps between resumable backups", minimum=1)
+    # Stop after this many validations without a lower val_loss; 0: never.
+    early_stopping_patience: int = option(0, "validations without improvement before stopping",
+                                          minimum=0)
+    # Tokens sampled at each validation (TensorBoard) and after training; 0: none.
+    sample_tokens: int = option(200, "length of the generated samples", minimum=0)
+    # Keras steps_per_execution: train steps per host round trip.
+    steps_per_execution: int = option(1, "train steps per compiled call", minimum=1)
     seed: int = option(1337, "seed of weights and dropout", minimum=0)
     jit_compile: bool = option(True, "compile train steps with XLA")
     # `mixed_bfloat16` (CPU/TPU) or `mixed_float16` (GPU); null keeps float32.

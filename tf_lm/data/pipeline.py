@@ -52,8 +52,11 @@ def check_length(num_tokens, block_size, name):
         )
 
 
-def random_windows(tokens, block_size, batch_size, seed, name="train"):
-    """Infinite batches of windows at random offsets (see the module docstring)."""
+def random_windows(tokens, block_size, batch_size, seed, name="train", start_step=0):
+    """Infinite batches of windows at random offsets (see the module docstring).
+
+    Batch `i` depends only on (seed, i): starting at `start_step` resumes the same stream.
+    """
     tokens = np.asarray(tokens, dtype=np.int32)
     check_length(tokens.size, block_size, name)
     data = tf.constant(tokens)
@@ -68,11 +71,13 @@ def random_windows(tokens, block_size, batch_size, seed, name="train"):
         )
         return _split_xy(tf.gather(data, starts[:, None] + span[None, :]))
 
-    return tf.data.Dataset.counter().map(batch, num_parallel_calls=tf.data.AUTOTUNE)
+    return tf.data.Dataset.counter(start_step).map(batch, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def contiguous_batches(tokens, block_size, batch_size, name="train"):
-    """One epoch of batches whose rows continue each other (see the module docstring)."""
+def contiguous_batches(tokens, block_size, batch_size, name="train", repeat=False,
+                       start_step=0):
+    """Batches whose rows continue each other (see the module docstring): one epoch, or with
+    `repeat` an endless cycle of epochs starting at batch `start_step` (for resuming)."""
     tokens = np.asarray(tokens, dtype=np.int32)
     check_length(tokens.size, block_size, name)
     needed = batch_size * block_size + 1
@@ -84,9 +89,18 @@ def contiguous_batches(tokens, block_size, batch_size, name="train"):
     num_batches = row_len // block_size
 
     def batch(i):
+        i = i % num_batches
         return x[:, i * block_size:(i + 1) * block_size], y[:, i * block_size:(i + 1) * block_size]
 
-    return tf.data.Dataset.range(num_batches).map(batch, num_parallel_calls=tf.data.AUTOTUNE)
+    steps = (tf.data.Dataset.counter(start_step) if repeat
+             else tf.data.Dataset.range(start_step, num_batches))
+    return steps.map(batch, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def batches_per_epoch(num_tokens, block_size, batch_size):
+    """Batches in one pass over `num_tokens` tokens (the contiguous sampler's epoch)."""
+    return max(((max(num_tokens, batch_size * block_size + 1) - 1) // batch_size) // block_size,
+               1)
 
 
 def sequential_windows(tokens, block_size, batch_size, drop_remainder=False, name="valid"):
@@ -123,7 +137,8 @@ def streamed_windows(chunks, block_size):
 
 
 def make_dataset(source, block_size, batch_size, sampler="random", seed=0, name="train",
-                 shuffle_buffer=10000, cache=True, drop_remainder=False):
+                 shuffle_buffer=10000, cache=True, drop_remainder=False, start_step=0,
+                 repeat=False):
     """A batched `(x, y)` dataset from tokens in memory or streamed.
 
     Args:
@@ -137,6 +152,8 @@ def make_dataset(source, block_size, batch_size, sampler="random", seed=0, name=
         shuffle_buffer: streamed random sampling shuffles through this many windows.
         cache: cache streamed sequential windows in memory after the first pass.
         drop_remainder: sequential sampler: drop the last partial batch.
+        start_step: the first batch (resuming a run): random and contiguous samplers.
+        repeat: contiguous sampler: cycle through epochs endlessly (training).
 
     Returns:
         A prefetching `tf.data.Dataset` of `(x, y)`, int32, shape (batch, block_size).
@@ -157,15 +174,15 @@ def make_dataset(source, block_size, batch_size, sampler="random", seed=0, name=
             )
         if sampler == "random":
             dataset = (windows.shuffle(shuffle_buffer, seed=seed).repeat()
-                       .batch(batch_size, drop_remainder=True))
+                       .batch(batch_size, drop_remainder=True).skip(start_step))
         else:
             dataset = windows.batch(batch_size, drop_remainder=drop_remainder)
             dataset = dataset.cache() if cache else dataset
         dataset = dataset.map(_split_xy, num_parallel_calls=tf.data.AUTOTUNE)
     elif sampler == "random":
-        dataset = random_windows(source, block_size, batch_size, seed, name)
+        dataset = random_windows(source, block_size, batch_size, seed, name, start_step)
     elif sampler == "contiguous":
-        dataset = contiguous_batches(source, block_size, batch_size, name)
+        dataset = contiguous_batches(source, block_size, batch_size, name, repeat, start_step)
     else:
         dataset = sequential_windows(source, block_size, batch_size, drop_remainder, name)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
-                                       serializable)
+                                       serializable, static_int)
 
 
 def write_cache(cache, update, index):
@@ -100,8 +100,11 @@ class CausalSelfAttention(keras.layers.Layer):
         qkv = self.qkv_dense(inputs)  # (batch, seq, 3 * hidden)
         qkv = ops.reshape(qkv, (batch, length, 3, self.num_heads, self.head_dim))
         query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]  # (batch, seq, heads, hd)
+        # Scale before the product (as keras-hub does): Q Kᵀ itself may overflow float16.
+        query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
         query_positions = ops.arange(length, dtype="int32")
         if cache is not None:
+            self._check_cache_index(inputs, cache, cache_index)
             key = write_cache(cache[:, 0], key, cache_index)  # (batch, max_len, heads, hd)
             value = write_cache(cache[:, 1], value, cache_index)
             cache = ops.stack([key, value], axis=1)  # (batch, 2, max_len, heads, hd)
@@ -114,7 +117,7 @@ class CausalSelfAttention(keras.layers.Layer):
             mask = ops.logical_and(mask, ops.cast(padding_mask, "bool")[:, None, None, :])
 
         scores = ops.einsum("bqhd,bkhd->bhqk", query, key)  # (batch, heads, seq, key_len)
-        scores = ops.cast(scores, "float32") * (1.0 / math.sqrt(self.head_dim))
+        scores = ops.cast(scores, "float32")
         scores = ops.where(mask, scores, -1e9)  # float32: -1e9 would overflow float16
         weights = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
         weights = self.weights_dropout(weights, training=training)
@@ -122,6 +125,16 @@ class CausalSelfAttention(keras.layers.Layer):
         outputs = ops.reshape(outputs, (batch, length, self.hidden_dim))
         outputs = self.output_dropout(self.output_dense(outputs), training=training)
         return outputs if cache is None else (outputs, cache)
+
+    def _check_cache_index(self, inputs, cache, cache_index):
+        """A static index past the cache is refused here; a tensor index is the decoding
+        loop's to bound (XLA would silently drop the write)."""
+        length, max_length, index = inputs.shape[1], cache.shape[2], static_int(cache_index)
+        if index is not None and isinstance(length, int) and isinstance(max_length, int) \
+                and not 0 <= index <= max_length - length:
+            raise ValueError(
+                f"`cache_index` + sequence length must fit in the cache of max_length="
+                f"{max_length}. Received: cache_index={index}, sequence length={length}")
 
     def _check_padding_mask(self, padding_mask, key):
         mask_shape, key_shape = tuple(padding_mask.shape), tuple(key.shape)
@@ -135,6 +148,13 @@ class CausalSelfAttention(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def compute_output_spec(self, inputs, padding_mask=None, cache=None, cache_index=0,
+                            training=None):
+        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
+        if cache is None:
+            return outputs
+        return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from tf_lm.layers.serializable import check_positive_int, clone_initializer, serializable
+from tf_lm.layers.serializable import (check_positive_int, clone_initializer, serializable,
+                                       static_int)
 
 
 @serializable
@@ -37,14 +38,13 @@ class PositionEmbedding(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, start_index=0):
-        length = inputs.shape[1]
-        if isinstance(length, int) and isinstance(start_index, int) \
-                and start_index + length > self.sequence_length:
+        length, start = inputs.shape[1], static_int(start_index)
+        if isinstance(length, int) and start is not None and start + length > self.sequence_length:
             raise ValueError(
                 f"The sequence is longer than the position table: positions up to "
-                f"{start_index + length} need sequence_length >= {start_index + length}, the "
+                f"{start + length} need sequence_length >= {start + length}, the "
                 f"table has sequence_length={self.sequence_length}. "
-                f"Received: inputs.shape={tuple(inputs.shape)}, start_index={start_index}")
+                f"Received: inputs.shape={tuple(inputs.shape)}, start_index={start}")
         shape = ops.shape(inputs)
         positions = ops.arange(shape[1], dtype="int32") + ops.cast(start_index, "int32")
         table = ops.cast(self.position_embeddings, self.compute_dtype)

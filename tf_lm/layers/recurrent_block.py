@@ -26,7 +26,8 @@ class RecurrentBlock(keras.layers.Layer):
         dropout: dropout on each layer's output (the non-recurrent connections).
         stateful: keep the final states of one batch as the initial states of the next, for
             training on contiguous batches (`reset_states()` starts over). Needs a fixed batch
-            size in the input shape.
+            size (per replica) in the input shape. Decode with a non-stateful copy: Keras
+            writes a stateful layer's states after every call.
         kernel_initializer, recurrent_initializer, bias_initializer: as for `keras.layers.LSTM`.
             With a bias initializer other than zeros, the LSTM's forget-gate bias of 1 is off.
 
@@ -40,6 +41,14 @@ class RecurrentBlock(keras.layers.Layer):
     Returns:
         `(batch, seq, units)`, and `(batch, num_layers, states_per_layer, units)` with
         `return_state=True`.
+
+    On a GPU the layers run cuDNN kernels, which XLA cannot compile: a recurrent model's decode
+    step is traced without `jit_compile` there.
+
+    Example:
+        >>> block = RecurrentBlock("lstm", units=200, num_layers=2, dropout=0.5)
+        >>> outputs, states = block(embedded, return_state=True)   # states (b, 2, 2, 200)
+        >>> more, states = block(next_embedded, initial_state=states, return_state=True)
     """
 
     def __init__(self, cell="lstm", units=128, num_layers=1, dropout=0.0, stateful=False,
@@ -88,6 +97,13 @@ class RecurrentBlock(keras.layers.Layer):
 
     def call(self, inputs, initial_state=None, padding_mask=None, training=None,
              return_state=False):
+        if padding_mask is not None and (
+                len(padding_mask.shape) != 2 or any(
+                    m is not None and i is not None and m != i
+                    for m, i in zip(padding_mask.shape, inputs.shape[:2]))):
+            raise ValueError(
+                f"`padding_mask` must have shape (batch, seq) = {tuple(inputs.shape[:2])}. "
+                f"Received: padding_mask.shape={tuple(padding_mask.shape)}")
         x = inputs
         final_states = []
         for i, (layer, dropout) in enumerate(zip(self.recurrent_layers, self.dropout_layers)):
@@ -115,6 +131,15 @@ class RecurrentBlock(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
+
+    def compute_output_spec(self, inputs, initial_state=None, padding_mask=None, training=None,
+                            return_state=False):
+        outputs = keras.KerasTensor(self.compute_output_shape(inputs.shape),
+                                    dtype=self.compute_dtype)
+        if not return_state:
+            return outputs
+        states = (inputs.shape[0], self.num_layers, self.states_per_layer, self.units)
+        return outputs, keras.KerasTensor(states, dtype=self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

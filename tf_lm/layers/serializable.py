@@ -24,3 +24,12 @@ def check_rate(name, value):
     """Raise a `ValueError` naming `name` unless 0 <= value < 1."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
+
+
+def static_int(value):
+    """`value` as a Python int when it is known now (an int, a NumPy or eager scalar), else None
+    (a symbolic tensor inside a traced function)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -116,6 +116,13 @@ class TransformerBlock(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def compute_output_spec(self, inputs, padding_mask=None, cache=None, cache_index=0,
+                            training=None):
+        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
+        if cache is None:
+            return outputs
+        return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
+
     def get_config(self):
         config = super().get_config()
         config.update({

@@ -26,9 +26,14 @@ def read_word_vectors(path, vocabulary, dim):
     """Vectors of `vocabulary` words from a text file, one `word v1 ... v_dim` per line.
 
     GloVe files have no header; word2vec text files start with `count dim`, which is checked.
-    An exact match wins over a lower-cased one. Returns `(rows, vectors, coverage)` where
-    `vectors[k]` belongs to token id `rows[k]`. A line with the wrong number of values or a
-    value that is not a number raises `ValueError` naming the file and line.
+    The last `dim` fields of a line are the vector and the rest is the word (GloVe 840B has
+    words with spaces in them). An exact match wins over a lower-cased one.
+
+    Every line must have at least `dim + 1` fields; the numbers of the vectors that are used
+    must parse and be finite. (Lines of words outside the vocabulary are not parsed: a large
+    GloVe file would take minutes.) Either failure raises `ValueError` naming file and line.
+
+    Returns `(rows, vectors, coverage)` where `vectors[k]` belongs to token id `rows[k]`.
     """
     index = {}
     for token_id, word in enumerate(vocabulary):
@@ -48,18 +53,20 @@ def read_word_vectors(path, vocabulary, dim):
                 continue
             if parts == [""]:
                 continue
-            word, values = parts[0], parts[1:]
-            if len(values) != dim:
+            if len(parts) < dim + 1:
                 raise ValueError(
                     f"{path}: line {line_number}: expected a word and {dim} numbers, received "
-                    f"{len(values)} numbers after {word!r}.")
+                    f"{len(parts)} fields.")
+            word, values = " ".join(parts[:-dim]), parts[-dim:]
             if word not in index and word.lower() not in lower_index:
                 continue
             try:
                 vector = np.asarray(values, dtype="float32")
             except ValueError:
-                raise ValueError(f"{path}: line {line_number}: the values after {word!r} are "
-                                 f"not all numbers.") from None
+                vector = None
+            if vector is None or not np.all(np.isfinite(vector)):
+                raise ValueError(f"{path}: line {line_number}: the {dim} values after {word!r} "
+                                 f"are not all finite numbers.")
             if word in index:
                 exact.setdefault(index[word], vector)
             for token_id in lower_index.get(word.lower(), ()):

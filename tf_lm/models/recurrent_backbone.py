@@ -101,6 +101,14 @@ class RecurrentBackbone(keras.Model):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.hidden_dim,)
 
+    def compute_output_spec(self, token_ids, padding_mask=None, cache=None, cache_index=0,
+                            training=None):
+        outputs = keras.KerasTensor(self.compute_output_shape(token_ids.shape),
+                                    dtype=self.compute_dtype)
+        if cache is None:
+            return outputs
+        return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
+
     def get_config(self):
         config = super().get_config()
         config.update({

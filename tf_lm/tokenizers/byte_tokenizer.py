@@ -1,13 +1,16 @@
 """UTF-8 byte tokenizer: keras-hub's `ByteTokenizer` plus special tokens after the 256 bytes."""
 
 import keras_hub
+import numpy as np
 import tensorflow as tf
 
 from tf_lm.errors import InputError
 from tf_lm.tokenizers.tokenizer import Tokenizer, on_batch, to_tensor
 
 
-_BYTES = tf.constant([bytes([i]) for i in range(256)])
+# The 256 one-byte strings, as a NumPy constant: a module-level tf.constant would start
+# TensorFlow's runtime at import, before a MultiWorkerMirroredStrategy can configure it.
+_BYTES = np.array([bytes([i]) for i in range(256)], dtype=object)
 
 
 def _bytes_to_ids(single_bytes):
@@ -82,7 +85,7 @@ class ByteTokenizer(Tokenizer, keras_hub.tokenizers.ByteTokenizer):
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(ids)
         ids = tf.ragged.boolean_mask(ids, ids < 256)  # special tokens are not text
-        text = tf.strings.reduce_join(tf.gather(_BYTES, ids), axis=-1)
+        text = tf.strings.reduce_join(tf.gather(tf.constant(_BYTES, tf.string), ids), axis=-1)
         return tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors=self.errors,
                                             replacement_char=0xFFFD)
 

@@ -1,0 +1,63 @@
+import pytest
+
+from tf_lm.cli.main import main
+
+TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
+        "--data.block_size=16", "--train.batch_size=4", "--train.steps=4",
+        "--train.eval_interval=2", "--train.checkpoint_interval=2", "--train.eval_steps=1",
+        "--train.warmup_steps=1", "--train.sample_tokens=20", "--train.jit_compile=false",
+        "--quiet"]
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_prints_validation_sample_and_run_directory(capsys, text_file, tmp_path):
+    run_dir = tmp_path / "run"
+    code, out, err = _run(capsys, "train", "--run-dir", str(run_dir),
+                          f"--data.corpus={text_file}", *TINY)
+    assert code == 0, err
+    # 33 characters x 16 + 16 x 16 positions + one block (3,104) + final norm (16)
+    assert "training 3,904 parameters for 4 steps (2 epochs of 2 steps) on 1 replica(s)" in out
+    assert "bits per character (every validation token once, windows of 16)" in out
+    assert "sample:\n" in out
+    assert f"run directory: {run_dir} (tensorboard --logdir {run_dir}/logs)" in out
+    code, out, _ = _run(capsys, "train", "--run-dir", str(run_dir), f"--data.corpus={text_file}",
+                        *TINY)
+    assert code == 0 and "already holds a finished run (step 4" in out
+
+
+def test_a_different_config_is_one_line_and_exit_2(capsys, text_file, tmp_path):
+    run_dir = tmp_path / "run"
+    assert _run(capsys, "train", "--run-dir", str(run_dir), f"--data.corpus={text_file}",
+                *TINY)[0] == 0
+    code, _, err = _run(capsys, "train", "--run-dir", str(run_dir),
+                        f"--data.corpus={text_file}", *TINY, "--train.steps=6")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("tf-lm: error: Run directory")
+    assert "train.steps: 4 -> 6" in err
+
+
+@pytest.mark.parametrize("flag,message", [
+    ("--train.strategy=gpu", "train.strategy"),
+    ("--train.batch_size=0", "train.batch_size"),
+    ("--train.lr_schedule=linear", "train.lr_schedule"),
+])
+def test_bad_training_flags_are_one_line_and_exit_2(capsys, tmp_path, flag, message):
+    code, out, err = _run(capsys, "train", "--run-dir", str(tmp_path / "run"), flag)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err and err.startswith("tf-lm: error:")
+    assert not (tmp_path / "run").exists()
+
+
+def test_help_lists_the_training_keys(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    for key in ("--train.strategy", "--train.checkpoint_interval", "--model.architecture",
+                "--resume", "--overwrite", "--run-dir"):
+        assert key in out

@@ -1,0 +1,65 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_lm.config import Config
+from tf_lm.models import build_causal_lm
+from tf_lm.training.optimizers import AdamW, build_optimizer
+
+
+def optimizer_for(preset="nanogpt-cpu", overrides=()):
+    config = Config.resolve(preset=preset, overrides=list(overrides))
+    return config, build_optimizer(config.train, config.train.steps, 100)
+
+
+def test_nanogpt_recipe():
+    _, optimizer = optimizer_for()
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    assert optimizer.beta_2 == 0.99 and optimizer.weight_decay == 0.1
+    assert optimizer.clip_norm == 1.0 and optimizer.global_clipnorm is None
+    assert float(optimizer.learning_rate) == pytest.approx(1e-5)  # warmup step 0: 1e-3 / 100
+
+
+def test_zaremba_recipe_is_sgd_with_clip_5_and_epoch_decay():
+    _, optimizer = optimizer_for("zaremba-small")
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert optimizer.clip_norm == 5.0
+    schedule = optimizer._learning_rate
+    assert float(schedule(0)) == 1.0 and float(schedule(400)) == 0.5  # epoch 5 of 100 steps
+
+
+def decayed_variables(decay_embeddings):
+    config, optimizer = optimizer_for(overrides=[
+        f"train.decay_embeddings={str(decay_embeddings).lower()}", "train.warmup_steps=0",
+        "model.use_bias=true", "model.num_layers=1"])
+    model = build_causal_lm(config.model, 11, 8)
+    model.compile(optimizer=optimizer)
+    before = {v.path: np.asarray(v).copy() for v in model.trainable_variables}
+    optimizer.apply([tf.zeros_like(v) for v in model.trainable_variables],
+                    model.trainable_variables)
+    return {v.path.split("/")[-1] for v in model.trainable_variables
+            if not np.array_equal(before[v.path], np.asarray(v))}
+
+
+def test_weight_decay_skips_norms_and_biases():
+    assert decayed_variables(True) == {"kernel", "embeddings"}
+    assert decayed_variables(False) == {"kernel"}
+
+
+def test_gradient_norm_is_recorded_and_clipping_uses_it():
+    optimizer = AdamW(learning_rate=0.1, weight_decay=0.0, clip_norm=1.0)
+    a, b = keras.Variable(np.zeros(3, "float32")), keras.Variable(np.zeros(4, "float32"))
+    grads = [tf.constant([3.0, 0.0, 0.0]), tf.constant([0.0, 4.0, 0.0, 0.0])]
+    optimizer.apply(grads, [a, b])
+    assert float(optimizer.gradient_norm) == pytest.approx(5.0)
+    # Adam's first step moves each weight by lr * sign(g) whatever the scale, so check with SGD.
+    sgd = build_optimizer(Config.resolve(preset="zaremba-small").train, 100, 100)
+    c = keras.Variable(np.zeros(2, "float32"))
+    sgd.apply([tf.constant([30.0, 40.0])], [c])
+    np.testing.assert_allclose(np.asarray(c), [-3.0, -4.0], rtol=1e-6)  # clipped to norm 5
+
+
+def test_gradient_accumulation_is_passed_to_keras():
+    _, optimizer = optimizer_for(overrides=["train.gradient_accumulation_steps=4"])
+    assert optimizer.gradient_accumulation_steps == 4

@@ -1,0 +1,114 @@
+"""The directory of one training run and the rules for reusing it."""
+
+import json
+import os
+import time
+
+from tf_lm.config import Config
+from tf_lm.errors import InputError
+
+
+class RunDirectory:
+    """Where a run keeps its files, and whether an existing directory may be reused.
+
+    Layout:
+        config.json         the resolved config
+        tokenizer/          the tokenizer (built once, reused on resume)
+        checkpoints/        best.weights.h5 + best.json (lowest validation loss)
+        backup/step-N/      the newest resumable backup (removed when the run finishes)
+        logs/train, logs/validation   TensorBoard event files
+        training_log.csv    Keras CSVLogger, one row per checkpoint interval
+        model.keras         the final model (Keras format, reloads with safe_mode=True)
+        finished.json       written last: steps done and final validation figures
+
+    Args:
+        path: the directory.
+    """
+
+    def __init__(self, path):
+        self.path = os.path.abspath(str(path))
+        self.config_path = os.path.join(self.path, "config.json")
+        self.tokenizer_dir = os.path.join(self.path, "tokenizer")
+        self.checkpoints_dir = os.path.join(self.path, "checkpoints")
+        self.backup_dir = os.path.join(self.path, "backup")
+        self.logs_dir = os.path.join(self.path, "logs")
+        self.csv_path = os.path.join(self.path, "training_log.csv")
+        self.model_path = os.path.join(self.path, "model.keras")
+        self.finished_path = os.path.join(self.path, "finished.json")
+
+    def stored_config(self):
+        """The config this directory was created with, or None."""
+        if not os.path.exists(self.config_path):
+            return None
+        return Config.from_file(self.config_path)
+
+    def finished(self):
+        """The `finished.json` record, or None while the run is not complete."""
+        if not os.path.exists(self.finished_path):
+            return None
+        with open(self.finished_path, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def prepare(self, config, resume=False, overwrite=False):
+        """Make the directory ready for `config`; returns "new", "resume" or "finished".
+
+        - missing or empty: created ("new");
+        - `overwrite`: an existing directory is renamed to `PATH.old-TIMESTAMP` (never deleted)
+          and a new one created;
+        - same config: "finished" if the run completed, else "resume";
+        - different config: refused, unless `resume` (the new config is used and the old one is
+          kept as `config.previous.json`);
+        - a non-empty directory that is not a run directory: refused.
+        """
+        if os.path.isdir(self.path) and os.listdir(self.path):
+            if overwrite:
+                aside = f"{self.path}.old-{time.strftime('%Y%m%d-%H%M%S')}"
+                os.rename(self.path, aside)
+                print(f"moved the previous run aside to {aside}")
+            else:
+                stored = self._stored_or_refuse()
+                if stored.to_dict() == config.to_dict():
+                    return "finished" if self.finished() else "resume"
+                if not resume:
+                    raise InputError(
+                        f"Run directory {self.path} holds a run with a different config "
+                        f"({_differences(stored, config)}); pass --resume to continue it with the "
+                        f"new config, --overwrite to start over (the old run is moved aside), or "
+                        f"another --run-dir.")
+                os.replace(self.config_path, os.path.join(self.path, "config.previous.json"))
+                config.save(self.config_path)
+                return "resume"
+        self._make_writable()
+        config.save(self.config_path)
+        return "new"
+
+    def _stored_or_refuse(self):
+        try:
+            stored = self.stored_config()
+        except InputError as e:
+            raise InputError(f"Run directory {self.path} has an unreadable config.json ({e}); "
+                             "pass --overwrite to move it aside.") from None
+        if stored is None:
+            raise InputError(f"{self.path} exists, is not empty and is not a tf-lm run directory "
+                             "(no config.json); choose another --run-dir, or pass --overwrite to "
+                             "move it aside.")
+        self._make_writable()
+        return stored
+
+    def _make_writable(self):
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            probe = os.path.join(self.path, ".write-test")
+            with open(probe, "w", encoding="utf-8") as handle:
+                handle.write("ok")
+            os.remove(probe)
+        except OSError as e:
+            raise InputError(f"Run directory {self.path} is not writable ({e.strerror}).") \
+                from None
+
+
+def _differences(old, new):
+    old_flat, new_flat = old.to_flat_dict(), new.to_flat_dict()
+    changed = [f"{k}: {old_flat.get(k)!r} -> {new_flat.get(k)!r}"
+               for k in sorted(set(old_flat) | set(new_flat)) if old_flat.get(k) != new_flat.get(k)]
+    return "; ".join(changed[:5]) + ("; ..." if len(changed) > 5 else "")
