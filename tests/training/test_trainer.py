@@ -67,8 +67,7 @@ def test_a_run_fills_its_directory_and_tensorboard(text_file, tmp_path):
             "gradient_norm", "config"} <= set(train_log.Tags()["tensors"])
     steps = [event.step for event in train_log.Tensors("loss")]
     assert steps == [3, 6]  # against the global step
-    assert "hparams" in train_log.PluginTagToContent("hparams") or \
-        train_log.PluginTagToContent("hparams")
+    assert list(train_log.PluginTagToContent("hparams")) == ["_hparams_/session_start_info"]
     validation = tags(run_dir / "logs" / "validation")
     assert {"loss", "perplexity", "bits_per_character", "sample"} <= set(
         validation.Tags()["tensors"])
@@ -193,3 +192,21 @@ def test_best_checkpoint_survives_a_failed_save(text_file, tmp_path, monkeypatch
     assert (directory / "best.weights.h5").read_bytes() == good
     assert json.loads((directory / "best.json").read_text()) == record
     assert sorted(os.listdir(directory)) == ["best.json", "best.weights.h5"]
+
+
+def test_early_stopping_counts_only_epochs_with_a_validation():
+    from tf_lm.models import CausalLM, GPTBackbone
+    from tf_lm.training.trainer import _ValidationEarlyStopping
+
+    model = CausalLM(GPTBackbone(5, 1, 1, 4, sequence_length=4))
+    model.stop_training = False  # what `fit` sets before the callbacks run
+    callback = _ValidationEarlyStopping(monitor="val_loss", patience=2)
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, logs in enumerate([{"loss": 3.0, "val_loss": 2.0}, {"loss": 2.9},
+                                  {"loss": 2.8, "val_loss": 2.1}, {"loss": 2.7},
+                                  {"loss": 2.6}]):
+        callback.on_epoch_end(epoch, logs)
+    assert not model.stop_training  # one validation without improvement so far
+    callback.on_epoch_end(5, {"loss": 2.5, "val_loss": 2.05})
+    assert model.stop_training
