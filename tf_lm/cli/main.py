@@ -1,11 +1,12 @@
 """The `tf-lm` command: a thin layer that builds a config and calls the library."""
 
 import argparse
+import logging
 import os
 import sys
 
 import tf_lm
-from tf_lm.cli import data_inspect, train
+from tf_lm.cli import data_inspect, evaluate, generate, train
 from tf_lm.errors import InputError, TrainingError
 
 DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
@@ -29,6 +30,8 @@ def build_parser():
                                         required=True)
     data_inspect.add_parser(data_commands)
     train.add_parser(commands)
+    generate.add_parser(commands)
+    evaluate.add_parser(commands)
     return parser
 
 
@@ -39,6 +42,9 @@ def main(argv=None):
     exits with 2, as argparse does for bad flags.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's Python logger warns when a process traces many functions; the CLI traces one
+    # per length bucket on purpose.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     try:

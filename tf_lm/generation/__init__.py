@@ -1,5 +1,7 @@
-"""Generating text from a `CausalLM`."""
+"""Generating text from a `CausalLM`: one compiled decoding loop, every sampler."""
 
+from tf_lm.generation.decoder import Decoder
 from tf_lm.generation.sample_text import sample_text
+from tf_lm.generation.text_generator import TextGenerator
 
-__all__ = ["sample_text"]
+__all__ = ["Decoder", "TextGenerator", "sample_text"]

@@ -12,7 +12,8 @@ from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_ini
 def write_cache(cache, update, index):
     """`cache` with `update` written at sequence positions `index ... index+seq-1`.
 
-    cache: `(batch, max_length, heads, head_dim)`, update: `(batch, seq, heads, head_dim)`.
+    cache: `(batch, max_length, heads, head_dim)`, update: `(batch, seq, heads, head_dim)`,
+    index: a scalar, or one index per row `(batch,)` (prompts of different lengths).
     A scatter (`TensorScatterUpdate`), not `ops.slice_update`: on TensorFlow the latter lowers
     to `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF Serving. A scatter
     runs everywhere and XLA compiles it to the same in-place update.
@@ -20,10 +21,16 @@ def write_cache(cache, update, index):
     shape = ops.shape(update)
     batch, length = shape[0], shape[1]
     rows = ops.broadcast_to(ops.arange(batch, dtype="int32")[:, None], (batch, length))
-    columns = ops.arange(length, dtype="int32") + ops.cast(index, "int32")
-    columns = ops.broadcast_to(columns[None, :], (batch, length))
+    columns = ops.arange(length, dtype="int32")[None, :] + _per_row(index)  # (batch or 1, seq)
+    columns = ops.broadcast_to(columns, (batch, length))
     indices = ops.stack([rows, columns], axis=-1)  # (batch, seq, 2)
     return ops.scatter_update(cache, indices, ops.cast(update, cache.dtype))
+
+
+def _per_row(index):
+    """A scalar index as `(1, 1)`, a per-row index `(batch,)` as `(batch, 1)`."""
+    index = ops.cast(index, "int32")
+    return ops.reshape(index, (-1, 1))
 
 
 @serializable
@@ -52,7 +59,8 @@ class CausalSelfAttention(keras.layers.Layer):
         padding_mask: optional `(batch, key_length)`, true/1 for real tokens; key_length is
             `seq`, or `max_length` with a cache.
         cache: optional `(batch, 2, max_length, heads, head_dim)`.
-        cache_index: position of `inputs[:, 0]` in the cache (scalar, may be a tensor).
+        cache_index: position of `inputs[:, 0]` in the cache: a scalar, or `(batch,)` for
+            rows at different positions (prompts of different lengths); may be a tensor.
         training: enables dropout.
 
     Returns:
@@ -102,16 +110,16 @@ class CausalSelfAttention(keras.layers.Layer):
         query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]  # (batch, seq, heads, hd)
         # Scale before the product (as keras-hub does): Q Kᵀ itself may overflow float16.
         query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
-        query_positions = ops.arange(length, dtype="int32")
+        query_positions = ops.arange(length, dtype="int32")[None, :]  # (1, seq)
         if cache is not None:
             self._check_cache_index(inputs, cache, cache_index)
             key = write_cache(cache[:, 0], key, cache_index)  # (batch, max_len, heads, hd)
             value = write_cache(cache[:, 1], value, cache_index)
             cache = ops.stack([key, value], axis=1)  # (batch, 2, max_len, heads, hd)
-            query_positions = query_positions + ops.cast(cache_index, "int32")
+            query_positions = query_positions + _per_row(cache_index)  # (batch or 1, seq)
         key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
-        mask = key_positions[None, :] <= query_positions[:, None]  # (seq, key_len)
-        mask = mask[None, None, :, :]  # (1, 1, seq, key_len)
+        mask = key_positions[None, None, :] <= query_positions[:, :, None]  # (b|1, seq, keys)
+        mask = mask[:, None, :, :]  # (batch or 1, 1, seq, key_len)
         if padding_mask is not None:
             self._check_padding_mask(padding_mask, key)
             mask = ops.logical_and(mask, ops.cast(padding_mask, "bool")[:, None, None, :])
@@ -119,7 +127,8 @@ class CausalSelfAttention(keras.layers.Layer):
         scores = ops.einsum("bqhd,bkhd->bhqk", query, key)  # (batch, heads, seq, key_len)
         scores = ops.cast(scores, "float32")
         scores = ops.where(mask, scores, -1e9)  # float32: -1e9 would overflow float16
-        weights = ops.cast(ops.softmax(scores, axis=-1), self.compute_dtype)
+        scores = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))  # softmax, spelled out
+        weights = ops.cast(scores / ops.sum(scores, axis=-1, keepdims=True), self.compute_dtype)
         weights = self.weights_dropout(weights, training=training)
         outputs = ops.einsum("bhqk,bkhd->bqhd", weights, value)  # (batch, seq, heads, hd)
         outputs = ops.reshape(outputs, (batch, length, self.hidden_dim))

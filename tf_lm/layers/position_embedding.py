@@ -17,8 +17,8 @@ class PositionEmbedding(keras.layers.Layer):
 
     Call arguments:
         inputs: the token embeddings `(batch, seq, dim)`; only their shape is used.
-        start_index: position of the first token, for decoding with a cache (a scalar,
-            may be a tensor).
+        start_index: position of the first token, for decoding with a cache: a scalar, or
+            `(batch,)` for rows at different positions; may be a tensor.
 
     Returns:
         `(batch, seq, dim)` position embeddings for positions `start_index ... start_index+seq-1`,
@@ -46,7 +46,8 @@ class PositionEmbedding(keras.layers.Layer):
                 f"table has sequence_length={self.sequence_length}. "
                 f"Received: inputs.shape={tuple(inputs.shape)}, start_index={start}")
         shape = ops.shape(inputs)
-        positions = ops.arange(shape[1], dtype="int32") + ops.cast(start_index, "int32")
+        start = ops.reshape(ops.cast(start_index, "int32"), (-1, 1))  # (batch or 1, 1)
+        positions = ops.arange(shape[1], dtype="int32")[None, :] + start  # (batch or 1, seq)
         table = ops.cast(self.position_embeddings, self.compute_dtype)
         return ops.broadcast_to(ops.take(table, positions, axis=0), shape)  # (batch, seq, dim)
 

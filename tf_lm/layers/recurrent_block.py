@@ -114,6 +114,8 @@ class RecurrentBlock(keras.layers.Layer):
             mask = None if padding_mask is None else ops.cast(padding_mask, "bool")
             x, *states = layer(x, initial_state=state, mask=mask, training=training)
             x = dropout(x, training=training)
+            if mask is not None:
+                x = ops.copy(x)  # a new tensor: the padding mask stays inside this block
             final_states.append(ops.stack(states, axis=1))  # (batch, states, units)
         if not return_state:
             return x

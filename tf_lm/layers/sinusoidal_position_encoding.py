@@ -19,7 +19,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
 
     Call arguments:
         inputs: the token embeddings `(batch, seq, d)`; only their shape is used.
-        start_index: position of the first token (a scalar, may be a tensor).
+        start_index: position of the first token: a scalar or `(batch,)`; may be a tensor.
 
     Returns:
         `(batch, seq, d)` encodings in the layer's compute dtype.
@@ -35,14 +35,15 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
         dim = inputs.shape[-1]
-        positions = ops.cast(ops.arange(shape[1]) + ops.cast(start_index, "int32"), "float32")
+        start = ops.reshape(ops.cast(start_index, "int32"), (-1, 1))  # (batch or 1, 1)
+        positions = ops.cast(ops.arange(shape[1])[None, :] + start, "float32")  # (b|1, seq)
         # 1 / 10000^(2i/d) for i = 0 .. ceil(d/2)-1
         exponents = ops.arange(0, dim, 2, dtype="float32") / float(dim)
         inverse_frequencies = ops.power(float(self.max_wavelength), -exponents)
-        angles = positions[:, None] * inverse_frequencies[None, :]  # (seq, ceil(d/2))
+        angles = positions[:, :, None] * inverse_frequencies  # (b|1, seq, ceil(d/2))
         # Interleave: even channels sin, odd channels cos.
-        encoding = ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1)  # (seq, ceil(d/2), 2)
-        encoding = ops.reshape(encoding, (shape[1], -1))[:, :dim]  # (seq, d)
+        encoding = ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1)  # (.., ceil(d/2), 2)
+        encoding = ops.reshape(encoding, (ops.shape(angles)[0], shape[1], -1))[:, :, :dim]
         return ops.broadcast_to(ops.cast(encoding, self.compute_dtype), shape)
 
     def compute_output_shape(self, input_shape):

@@ -79,6 +79,11 @@ class CausalLM(keras.Model):
             self.head.build(tuple(input_shape) + (self.backbone.hidden_dim,))
         self.built = True
 
+    @property
+    def is_recurrent(self):
+        """True for a recurrent backbone (its cache is a state, not keys and values)."""
+        return hasattr(self.backbone, "cell")
+
     def _uniform_head(self):
         return isinstance(self.head_initializer, keras.initializers.RandomUniform)
 
@@ -110,6 +115,21 @@ class CausalLM(keras.Model):
         hidden, cache = self.backbone(token_ids, padding_mask=padding_mask, cache=cache,
                                       cache_index=cache_index, training=False)
         return self.logits(hidden), cache
+
+    def generate(self, prompts, tokenizer, max_new_tokens=64, **options):
+        """Continue text prompt(s): `tf_lm.generation.TextGenerator(self, tokenizer).generate`.
+
+        `options`: sampler (greedy, temperature, top_k, top_p, beam), temperature, top_k,
+        top_p, num_beams, length_penalty, repetition_penalty, seed, stop_strings,
+        stop_token_ids. The compiled loop is kept, so later calls of the same shapes reuse it.
+        """
+        from tf_lm.generation.text_generator import TextGenerator
+
+        generator = getattr(self, "_tf_lm_text_generator", None)
+        if generator is None or generator.tokenizer is not tokenizer:
+            generator = TextGenerator(self, tokenizer)
+            self._tf_lm_text_generator = generator
+        return generator.generate(prompts, max_new_tokens, **options)
 
     def _build_if_needed(self):
         if not self.built:

@@ -49,6 +49,41 @@ class RunDirectory:
         with open(self.finished_path, encoding="utf-8") as handle:
             return json.load(handle)
 
+    def load(self):
+        """(config, tokenizer, model) of this run, for generation, evaluation and export.
+
+        The model is the final `model.keras` when the run finished, else the best checkpoint,
+        else the newest backup (an interrupted run). A directory with none of them is refused.
+        """
+        from tf_lm.models import build_causal_lm, load_model
+        from tf_lm.tokenizers import load_tokenizer
+        from tf_lm.training.backup import latest_backups
+
+        config = self._stored_or_refuse_to_load()
+        tokenizer = load_tokenizer(self.tokenizer_dir)
+        if os.path.exists(self.model_path):
+            return config, tokenizer, load_model(self.model_path, compile=False)
+        weights = os.path.join(self.checkpoints_dir, "best.weights.h5")
+        if not os.path.exists(weights):
+            backups = latest_backups(self.backup_dir)
+            if not backups:
+                raise InputError(f"Run directory {self.path} has no model yet: no model.keras, "
+                                 "no checkpoints/best.weights.h5 and no backup/.")
+            weights = os.path.join(backups[0][1], "model.weights.h5")
+        model = build_causal_lm(config.model, tokenizer.vocabulary_size(),
+                                config.data.block_size)
+        _load_training_weights(model, config, weights)
+        return config, tokenizer, model
+
+    def _stored_or_refuse_to_load(self):
+        if not os.path.isdir(self.path):
+            raise InputError(f"Run directory not found: {self.path}")
+        config = self.stored_config()
+        if config is None or not os.path.isdir(self.tokenizer_dir):
+            raise InputError(f"{self.path} is not a tf-lm run directory (no config.json or "
+                             "tokenizer/); train one with `tf-lm train --run-dir DIR`.")
+        return config
+
     def prepare(self, config, resume=False, overwrite=False):
         """Make the directory ready for `config`; returns "new", "resume" or "finished".
 
@@ -112,3 +147,13 @@ def _differences(old, new):
     changed = [f"{k}: {old_flat.get(k)!r} -> {new_flat.get(k)!r}"
                for k in sorted(set(old_flat) | set(new_flat)) if old_flat.get(k) != new_flat.get(k)]
     return "; ".join(changed[:5]) + ("; ..." if len(changed) > 5 else "")
+
+
+def _load_training_weights(model, config, path):
+    """Checkpoints and backups hold the optimizer state too: compile with the run's optimizer
+    so the file's variables all have a place."""
+    from tf_lm.training.optimizers import build_optimizer
+
+    model.compile(optimizer=build_optimizer(config.train, config.train.steps, 1))
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(path)

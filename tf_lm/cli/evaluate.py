@@ -1,0 +1,65 @@
+"""`tf-lm evaluate`: loss, perplexity, bits per character and accuracy of a trained model."""
+
+import json
+
+DESCRIPTION = """Evaluate the model of a run directory on every token of a split exactly once.
+Transformers: sliding windows of the context length with a stride (default half the context;
+each token after the first window sees at least context - stride tokens). Recurrent models: the
+split as one sequence, state carried across chunks. With --continuations N, also BLEU and
+ROUGE-1/2/L of N greedy continuations against the split's own text (keras-hub metrics)."""
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("evaluate", help="perplexity of a trained model on a split",
+                                   description=DESCRIPTION)
+    parser.add_argument("--run-dir", required=True, metavar="DIR", help="a tf-lm run directory")
+    parser.add_argument("--split", choices=("valid", "test", "train"), default="valid")
+    parser.add_argument("--stride", type=int, default=None, metavar="S",
+                        help="sliding-window stride for Transformers (default: context / 2)")
+    parser.add_argument("--continuations", type=int, default=0, metavar="N",
+                        help="also score N greedy continuations with BLEU and ROUGE")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run, parser=parser)
+    return parser
+
+
+def run(args, extra):
+    if extra:
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from tf_lm.data.corpus import Corpus
+    from tf_lm.data.pipeline import tokenize_split
+    from tf_lm.errors import InputError
+    from tf_lm.evaluation import continuation_metrics, evaluate_tokens
+    from tf_lm.generation.text_generator import TextGenerator
+    from tf_lm.training.run_directory import RunDirectory
+
+    config, tokenizer, model = RunDirectory(args.run_dir).load()
+    corpus = Corpus.from_config(config.data)
+    if args.split not in corpus.split_names:
+        raise InputError(f"The corpus of {args.run_dir} has no {args.split!r} split; it has "
+                         f"{', '.join(corpus.split_names)}.")
+    tokens = tokenize_split(corpus, args.split, tokenizer)
+    context = config.data.block_size
+    if args.stride is not None and not 1 <= args.stride <= context:
+        raise InputError(f"--stride must be in [1, {context}]. Received: {args.stride}")
+    result = evaluate_tokens(model, tokens, context, stride=args.stride,
+                             per_character=config.data.tokenizer == "char")
+    result["split"] = args.split
+    if args.continuations:
+        result.update(continuation_metrics(TextGenerator(model, tokenizer), tokens,
+                                           num_samples=args.continuations,
+                                           prompt_tokens=context // 2,
+                                           continuation_tokens=context // 2))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    line = (f"{args.split}: loss {result['loss']:.4f}, perplexity {result['perplexity']:.2f}, "
+            f"token accuracy {result['token_accuracy']:.3f}")
+    if "bits_per_character" in result:
+        line += f", {result['bits_per_character']:.3f} bits per character"
+    print(f"{line}\n{result['tokens']:,} tokens, each once ({result['convention']})")
+    if args.continuations:
+        print(f"continuations ({result['samples']}): BLEU {result['bleu']:.3f}, ROUGE-1 "
+              f"{result['rouge1_f1']:.3f}, ROUGE-2 {result['rouge2_f1']:.3f}, ROUGE-L "
+              f"{result['rougeL_f1']:.3f}")
+    return 0
