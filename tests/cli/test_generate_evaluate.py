@@ -82,3 +82,14 @@ def test_evaluate_reports_every_token_once(capsys, run_dir):
     assert code == 0 and "stride 16" in out and "bits per character" in out
     code, _, err = _run(capsys, "evaluate", "--run-dir", str(run_dir), "--split", "test")
     assert code == 2 and "no 'test' split" in err
+
+
+def test_a_run_without_a_checkpoint_is_refused(capsys, run_dir, tmp_path):
+    import shutil
+
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(run_dir / "config.json", partial / "config.json")
+    shutil.copytree(run_dir / "tokenizer", partial / "tokenizer")
+    code, _, err = _run(capsys, "generate", "--run-dir", str(partial), "--prompt", "All")
+    assert code == 2 and "has no model yet" in err and err.count("\n") == 1

@@ -113,3 +113,22 @@ def test_the_loop_traced_without_xla_has_no_xla_ops_and_matches_jit(name):
     options = {"temperature": 0.9, "top_p": 0.9, "seed": 4, "max_new_tokens": 8}
     assert plain.generate_ids(PROMPTS, **options) == \
         Decoder(model, jit_compile=True).generate_ids(PROMPTS, **options)
+
+
+def test_prompts_of_one_bucket_reuse_one_trace():
+    decoder = Decoder(gpt())
+    decoder.generate_ids([[1, 2, 3]], max_new_tokens=5)
+    decoder.generate_ids([[1, 2, 3, 4, 5], [6]], max_new_tokens=7, temperature=0.5, seed=9)
+    assert list(decoder._functions) == [(8, 8, None)]
+    assert decoder._functions[(8, 8, None)].experimental_get_tracing_count() == 1
+
+
+def test_causal_lm_generate_with_a_tokenizer():
+    from tf_lm.tokenizers import CharTokenizer
+
+    tokenizer = CharTokenizer.from_corpus(["abcdefgh \n"])
+    model = CausalLM(GPTBackbone(tokenizer.vocabulary_size(), 1, 2, 16, sequence_length=32))
+    texts = model.generate(["abc", "h"], tokenizer, max_new_tokens=6, sampler="top_k", top_k=3)
+    assert len(texts) == 2 and all(len(t) == 6 for t in texts)
+    assert model.generate(["abc", "h"], tokenizer, max_new_tokens=6, sampler="top_k",
+                          top_k=3) == texts

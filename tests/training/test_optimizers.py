@@ -18,7 +18,9 @@ def test_nanogpt_recipe():
     assert isinstance(optimizer, keras.optimizers.AdamW)
     assert optimizer.beta_2 == 0.99 and optimizer.weight_decay == 0.1
     assert optimizer.clip_norm == 1.0 and optimizer.global_clipnorm is None
-    assert float(optimizer.learning_rate) == pytest.approx(1e-5)  # warmup step 0: 1e-3 / 100
+    assert float(optimizer.learning_rate) == pytest.approx(4e-5)  # warmup step 0: 4e-3 / 100
+    _, reference = optimizer_for("nanogpt-cpu-reference")
+    assert float(reference.learning_rate) == pytest.approx(1e-5)  # nanoGPT: 1e-3 / 100
 
 
 def test_zaremba_recipe_is_sgd_with_clip_5_and_epoch_decay():

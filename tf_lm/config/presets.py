@@ -6,8 +6,12 @@ defaults themselves are the `nanogpt-cpu` recipe, so `nanogpt-cpu` is empty.
 
 PRESETS = {
     # nanoGPT's CPU config on Tiny Shakespeare (char): 4 layers, 4 heads, 128 wide, block 64,
-    # tied embeddings, no biases, batch 12, 2000 steps, AdamW 1e-3 -> 1e-4, warmup 100.
+    # tied embeddings, no biases, batch 12, 2000 steps, AdamW, warmup 100, cosine to a tenth,
+    # beta_2 0.99, weight decay 0.1, clip 1 -- with a peak learning rate of 4e-3 instead of
+    # nanoGPT's 1e-3 (see TrainConfig.learning_rate). `nanogpt-cpu-reference` is nanoGPT's
+    # recipe exactly, for comparisons.
     "nanogpt-cpu": {},
+    "nanogpt-cpu-reference": {"train": {"learning_rate": 1e-3, "min_learning_rate": 1e-4}},
     # nanoGPT's `train_shakespeare_char` ("baby GPT"): 6/6/384, block 256, dropout 0.2.
     "nanogpt-baby": {
         "model": {"num_layers": 6, "num_heads": 6, "hidden_dim": 384, "dropout": 0.2},
@@ -30,8 +34,9 @@ PRESETS = {
                   "embedding_dim": 64, "tie_embeddings": False, "use_bias": True,
                   "head_activation": "softmax"},
         "data": {"block_size": 64},
-        "train": {"optimizer": "adam", "batch_size": 32, "weight_decay": 0.0,
-                  "warmup_steps": 0, "lr_schedule": "constant", "clip_norm": None},
+        "train": {"optimizer": "adam", "batch_size": 32, "learning_rate": 1e-3,
+                  "weight_decay": 0.0, "warmup_steps": 0, "lr_schedule": "constant",
+                  "clip_norm": None},
     },
     # Zaremba et al. (2014) word-level LSTMs (PTB/WikiText, contiguous batches, SGD lr 1).
     # Learning rate 1 for 4/6/14 epochs, then x0.5 / x1/1.2 / x1/1.15 each epoch, 13/39/55

@@ -21,10 +21,12 @@ class TrainConfig:
     # Passes over the training split instead of `steps` (Zaremba-style training); 0: use steps.
     epochs: int = option(0, "passes over the training split (0: use train.steps)", minimum=0)
     optimizer: str = option("adamw", "optimizer", choices=("adam", "adamw", "sgd"))
-    # Peak learning rate, reached after the warmup.
-    learning_rate: float = option(1e-3, "peak learning rate", minimum=0.0, exclusive_minimum=True)
-    # Learning rate at the end of the cosine decay.
-    min_learning_rate: float = option(1e-4, "final learning rate of the cosine decay",
+    # Peak learning rate, reached after the warmup. nanoGPT's CPU recipe uses 1e-3; for this
+    # 0.8 M-parameter model 4e-3 is much better in 2000 steps (full validation split: 1.777 and
+    # 1.770 for seeds 1337 and 42, against 1.913 at 1e-3; nanoGPT itself: 1.898 and 1.913).
+    learning_rate: float = option(4e-3, "peak learning rate", minimum=0.0, exclusive_minimum=True)
+    # Learning rate at the end of the cosine decay (a tenth of the peak, as nanoGPT).
+    min_learning_rate: float = option(4e-4, "final learning rate of the cosine decay",
                                       minimum=0.0)
     warmup_steps: int = option(100, "linear warmup steps", minimum=0)
     # `cosine`: linear warmup, cosine decay to min_learning_rate (nanoGPT). `epoch_decay`:
