@@ -82,6 +82,8 @@ def test_evaluate_reports_every_token_once(capsys, run_dir):
     assert code == 0 and "stride 16" in out and "bits per character" in out
     code, _, err = _run(capsys, "evaluate", "--run-dir", str(run_dir), "--split", "test")
     assert code == 2 and "no 'test' split" in err
+    code, _, err = _run(capsys, "evaluate", "--run-dir", str(run_dir), "--continuations", "-1")
+    assert code == 2 and "--continuations must be >= 0" in err and err.count("\n") == 1
 
 
 def test_a_run_without_a_checkpoint_is_refused(capsys, run_dir, tmp_path):

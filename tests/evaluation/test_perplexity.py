@@ -59,6 +59,17 @@ def test_matches_keras_evaluate_on_non_overlapping_windows():
     assert ours["loss"] == pytest.approx(keras_loss, rel=1e-5)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_recurrent_evaluation_carries_the_state(cell):
+    model = CausalLM(RecurrentBackbone(11, cell, 2, 8), tie_embeddings=False)
+    tokens = TOKENS[:41]
+    result = evaluate_tokens(model, tokens, context=8)  # 5 chunks, state carried
+    logits = np.asarray(model(tokens[None, :-1]))[0]  # one pass over the whole sequence
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -log_probs[np.arange(40), tokens[1:]].mean()
+    assert result["loss"] == pytest.approx(expected, rel=1e-5)
+
+
 def test_invalid_stride_is_refused():
     model = CausalLM(GPTBackbone(11, 1, 2, 8, sequence_length=16))
     with pytest.raises(ValueError, match="stride=17"):

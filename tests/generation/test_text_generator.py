@@ -41,9 +41,9 @@ def test_empty_prompt_of_a_word_model_starts_from_eos():
     generator = TextGenerator(model, tokenizer)
     assert generator.encode_prompt("") == [tokenizer.end_token_id]
     assert generator.encode_prompt("to be xyzzy")[-1] == tokenizer.unknown_token_id
-    plain = TextGenerator(model, WordTokenizer.from_corpus(TEXT))
-    with pytest.raises(InputError, match="has no tokens"):
-        plain.encode_prompt("")
+    plain_tokenizer = WordTokenizer.from_corpus(TEXT)  # no <eos>, "\n" has no words
+    plain = TextGenerator(model, plain_tokenizer)
+    assert plain.encode_prompt("") == [plain_tokenizer.unknown_token_id]
 
 
 def test_characters_outside_the_vocabulary_are_refused(char_generator):
@@ -64,6 +64,19 @@ def test_streaming_gives_the_same_text(char_generator):
     pieces = list(char_generator.stream("to be", chunk=6, **options))
     assert len(pieces) > 1
     assert "".join(pieces) == char_generator.generate("to be", **options)
+
+
+def test_streaming_past_the_context_gives_the_same_text(char_generator):
+    options = dict(max_new_tokens=50, sampler="temperature", temperature=0.9, seed=2)
+    assert "".join(char_generator.stream("to be", **options)) == \
+        char_generator.generate("to be", **options)  # context 32: generation slides
+
+
+def test_word_continuations_are_separated_from_the_prompt():
+    tokenizer = WordTokenizer.from_corpus(TEXT)
+    model = CausalLM(GPTBackbone(tokenizer.vocabulary_size(), 1, 2, 16, sequence_length=32))
+    text = TextGenerator(model, tokenizer).generate("to be", max_new_tokens=3)
+    assert text.startswith(" ") and len(text.split()) == 3
 
 
 def test_a_long_prompt_is_truncated_with_a_warning(char_generator):

@@ -62,6 +62,11 @@ def test_gradient_norm_is_recorded_and_clipping_uses_it():
     np.testing.assert_allclose(np.asarray(c), [-3.0, -4.0], rtol=1e-6)  # clipped to norm 5
 
 
-def test_gradient_accumulation_is_passed_to_keras():
+def test_gradient_accumulation_keeps_the_schedule_in_batches():
     _, optimizer = optimizer_for(overrides=["train.gradient_accumulation_steps=4"])
     assert optimizer.gradient_accumulation_steps == 4
+    variable = keras.Variable(np.zeros(2, "float32"))
+    optimizer.build([variable])
+    for _ in range(100):  # Keras calls the schedule with the batch count
+        optimizer.apply([tf.ones(2)], [variable])
+    assert float(optimizer.learning_rate) == pytest.approx(4e-3, rel=1e-3)  # warmup over

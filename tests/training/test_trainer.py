@@ -49,7 +49,7 @@ def test_a_run_fills_its_directory_and_tensorboard(text_file, tmp_path):
     assert Config.from_file(run_dir / "config.json") == config
     assert (run_dir / "tokenizer" / "tokenizer.json").exists()
     assert json.loads((run_dir / "checkpoints" / "best.json").read_text())["step"] in (3, 6)
-    assert not (run_dir / "backup").exists()  # removed once the run finished
+    assert [p.name for p in (run_dir / "backup").iterdir()] == ["step-6"]  # kept to extend
     finished = json.loads((run_dir / "finished.json").read_text())
     assert finished["steps"] == 6 and finished["val_loss"] == pytest.approx(result.val_loss)
     reloaded = load_model(run_dir / "model.keras")
@@ -91,12 +91,37 @@ def test_a_different_config_is_refused_unless_resume_or_overwrite(text_file, tmp
     with pytest.raises(InputError, match=r"different config \(train.steps: 6 -> 9\).*--resume"):
         run(longer, tmp_path / "run")
     resumed = run(longer, tmp_path / "run", resume=True)
-    assert resumed.steps == 9
+    assert resumed.steps == 9 and resumed.resumed_from_step == 6  # extends the finished run
     assert (tmp_path / "run" / "config.previous.json").exists()
     fresh = run(longer, tmp_path / "run", overwrite=True)
     assert fresh.steps == 9 and fresh.resumed_from_step == 0
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("run.old-")]
     assert len(aside) == 1 and (aside[0] / "finished.json").exists()
+
+
+def test_resume_refuses_model_changes(text_file, tmp_path):
+    config = tiny_config(text_file, "train.sample_tokens=0")
+    run(config, tmp_path / "run")
+    wider = tiny_config(text_file, "train.sample_tokens=0", "model.hidden_dim=32")
+    with pytest.raises(InputError, match="cannot change model.hidden_dim"):
+        run(wider, tmp_path / "run", resume=True)
+    assert Config.from_file(tmp_path / "run" / "config.json") == config  # untouched
+
+
+def test_a_word_model_trains_samples_and_evaluates_with_carried_state(wikitext_dir, tmp_path):
+    config = tiny_config(wikitext_dir, "data.tokenizer=word", "model.architecture=lstm",
+                         "model.tie_embeddings=false", "data.block_size=4")
+    result = run(config, tmp_path / "run")
+    assert result.status == "finished" and np.isfinite(result.val_loss)
+    from tf_lm.evaluation import evaluate_tokens
+    from tf_lm.training import RunDirectory
+
+    _, tokenizer, model = RunDirectory(tmp_path / "run").load()
+    from tf_lm.data.corpus import Corpus
+    from tf_lm.data.pipeline import tokenize_split
+
+    tokens = tokenize_split(Corpus.from_config(config.data), "valid", tokenizer)
+    assert evaluate_tokens(model, tokens, 4)["loss"] == pytest.approx(result.val_loss, rel=1e-5)
 
 
 def test_a_directory_that_is_not_a_run_is_refused(text_file, tmp_path):

@@ -40,6 +40,8 @@ def run(args, extra):
                          f"{', '.join(corpus.split_names)}.")
     tokens = tokenize_split(corpus, args.split, tokenizer)
     context = config.data.block_size
+    if args.continuations < 0:
+        raise InputError(f"--continuations must be >= 0. Received: {args.continuations}")
     if args.stride is not None and not 1 <= args.stride <= context:
         raise InputError(f"--stride must be in [1, {context}]. Received: {args.stride}")
     result = evaluate_tokens(model, tokens, context, stride=args.stride,

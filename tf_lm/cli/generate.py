@@ -59,13 +59,11 @@ def run(args, extra):
         return 0
     generator.check(options["max_new_tokens"], args.sampler, args.temperature, args.top_k,
                     args.top_p, args.beams, args.repetition_penalty, args.length_penalty)
+    generator.encode_prompt(args.prompt)  # refuse a bad prompt before printing anything
+    pieces = generator.stream(args.prompt, num_beams=args.beams,
+                              length_penalty=args.length_penalty, **options)
     sys.stdout.write(args.prompt)
     sys.stdout.flush()
-    if args.sampler == "beam":
-        pieces = [generator.generate(args.prompt, num_beams=args.beams,
-                                     length_penalty=args.length_penalty, **options)]
-    else:
-        pieces = generator.stream(args.prompt, **options)
     for piece in pieces:
         sys.stdout.write(piece)
         sys.stdout.flush()

@@ -42,7 +42,9 @@ def run(args, extra):
                 f"{result.val_perplexity:.2f}")
         if result.val_bits_per_character is not None:
             line += f", {result.val_bits_per_character:.3f} bits per character"
-        print(f"{line} (every validation token once, windows of {config.data.block_size})")
+        how = ("carried state" if config.model.architecture != "gpt"
+               else f"windows of {config.data.block_size}")
+        print(f"{line} (every validation token once, {how})")
     if result.sample:
         print("sample:\n" + result.sample)
     print(f"run directory: {result.run_dir} (tensorboard --logdir {result.run_dir}/logs)")

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from tf_lm.errors import InputError
+
 
 def continuation_metrics(generator, tokens, num_samples=8, prompt_tokens=32,
                          continuation_tokens=32):
@@ -19,7 +21,8 @@ def continuation_metrics(generator, tokens, num_samples=8, prompt_tokens=32,
     tokens = np.asarray(tokens)
     span = prompt_tokens + continuation_tokens
     if tokens.size < span:
-        raise ValueError(f"The split has {tokens.size} tokens; continuations need {span}.")
+        raise InputError(f"The split has {tokens.size} tokens; a continuation needs {span} "
+                         f"({prompt_tokens} of prompt and {continuation_tokens} to compare).")
     starts = np.linspace(0, tokens.size - span, num_samples).astype(int)
     decode = generator.tokenizer.decode
     prompts = [decode(tokens[s:s + prompt_tokens]) for s in starts]

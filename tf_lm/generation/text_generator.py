@@ -14,8 +14,8 @@ class TextGenerator:
 
     Prompt conventions (documented, and the same in the exported model):
     - an empty prompt starts from the tokenizer's end-of-text token when it has one (`<eos>`:
-      byte tokenizer, word tokenizer in WikiText mode), else from a newline (char); a tokenizer
-      with neither (a plain word tokenizer) refuses an empty prompt;
+      byte tokenizer, word tokenizer in WikiText mode), else from a newline (char), else from
+      the unknown token (a plain word tokenizer);
     - characters or words outside the vocabulary become the unknown token where the tokenizer
       has one; otherwise the prompt is refused with the characters named;
     - a prompt that does not fit the context with `max_new_tokens` keeps its last tokens, and a
@@ -81,9 +81,12 @@ class TextGenerator:
             ids = ids[:-1]  # a prompt is continued, not ended (WikiText mode adds <eos>)
         if not ids:
             ids = [end] if end is not None else [int(i) for i in self.tokenizer.encode("\n")]
+        if not ids and self.tokenizer.unknown_token_id is not None:
+            ids = [self.tokenizer.unknown_token_id]
         if not ids:
             raise InputError(f"The prompt {prompt!r} has no tokens, and this tokenizer has no "
-                             "end-of-text token or newline to start from; give a prompt.")
+                             "end-of-text, newline or unknown token to start from; give a "
+                             "prompt.")
         return ids
 
     def _options(self, sampler, temperature, top_k, top_p):
@@ -94,9 +97,13 @@ class TextGenerator:
                 "top_k": int(top_k) if sampler in ("top_k", "temperature", "top_p") else 0,
                 "top_p": float(top_p) if sampler in ("top_p", "temperature", "top_k") else 1.0}
 
-    def _warn_truncation(self, prompts_ids, max_new_tokens):
-        dropped = max(self.decoder.dropped_prompt_tokens(len(p), max_new_tokens)
-                      for p in prompts_ids)
+    def _warn_truncation(self, prompts_ids, max_new_tokens, beam=False):
+        context = self.decoder.context
+        if beam and context is not None:  # beam search keeps context - max_new_tokens tokens
+            dropped = max(max(len(p) - (context - max_new_tokens), 0) for p in prompts_ids)
+        else:
+            dropped = max(self.decoder.dropped_prompt_tokens(len(p), max_new_tokens)
+                          for p in prompts_ids)
         if dropped:
             self.warn(f"warning: a prompt is longer than the model's context of "
                       f"{self.decoder.context} tokens allows; its first {dropped} tokens were "
@@ -113,7 +120,7 @@ class TextGenerator:
         self.check(max_new_tokens, sampler, temperature, top_k, top_p, num_beams,
                    repetition_penalty, length_penalty)
         ids = [self.encode_prompt(p) for p in prompts]
-        self._warn_truncation(ids, max_new_tokens)
+        self._warn_truncation(ids, max_new_tokens, beam=sampler == "beam")
         stop_ids = self._stop_ids(stop_token_ids)
         if sampler == "beam":
             from tf_lm.generation.beam_search import beam_search
@@ -129,24 +136,33 @@ class TextGenerator:
             outputs = self.decoder.generate_ids(
                 ids, max_new_tokens, repetition_penalty=repetition_penalty, seed=seed,
                 stop_token_ids=stop_ids, **self._options(sampler, temperature, top_k, top_p))
-        texts = [self._text(out, stop_strings) for out in outputs]
+        texts = [self._text(out, stop_strings, prompt_ids)
+                 for out, prompt_ids in zip(outputs, ids)]
         return texts[0] if single else texts
 
     def stream(self, prompt, max_new_tokens=64, sampler="greedy", temperature=1.0, top_k=0,
-               top_p=1.0, repetition_penalty=1.0, seed=0, stop_strings=(), stop_token_ids=None,
-               chunk=8):
+               top_p=1.0, num_beams=1, length_penalty=1.0, repetition_penalty=1.0, seed=0,
+               stop_strings=(), stop_token_ids=None, chunk=8):
         """Yield the continuation of one prompt piece by piece as it is generated.
 
-        Decodes `chunk` tokens per call of the same compiled loop, continuing the step count,
-        so the text equals `generate`'s (up to float rounding at near-ties of a GPT's logits).
+        Decodes `chunk` tokens per call of the same compiled loop, continuing the step count;
+        past a GPT's context it moves in the chunks `generate` slides by. So the text equals
+        `generate`'s (up to float rounding at near-ties of a GPT's logits). Beam search yields
+        its whole result at once.
         """
-        self.check(max_new_tokens, sampler, temperature, top_k, top_p, 1, repetition_penalty)
+        self.check(max_new_tokens, sampler, temperature, top_k, top_p, num_beams,
+                   repetition_penalty, length_penalty)
         if sampler == "beam":
-            yield self.generate(prompt, max_new_tokens, sampler="beam", stop_strings=stop_strings)
+            yield self.generate(prompt, max_new_tokens, sampler="beam", num_beams=num_beams,
+                                length_penalty=length_penalty, stop_strings=stop_strings,
+                                stop_token_ids=stop_token_ids)
             return
         ids = self.encode_prompt(prompt)
         self._warn_truncation([ids], max_new_tokens)
         stop_ids = self._stop_ids(stop_token_ids)
+        context = self.decoder.context
+        if context is not None and len(ids) + max_new_tokens > context:
+            chunk = max(context // 2, 1)  # the chunks generate_ids slides by
         generated, text_so_far = [], ""
         while len(generated) < max_new_tokens:
             count = min(chunk, max_new_tokens - len(generated))
@@ -155,12 +171,12 @@ class TextGenerator:
                 stop_token_ids=stop_ids, first_step=len(generated),
                 **self._options(sampler, temperature, top_k, top_p))[0]
             generated += new
-            text = self._text(generated, stop_strings)
+            text = self._text(generated, stop_strings, ids)
             if len(text) > len(text_so_far):
                 yield text[len(text_so_far):]
                 text_so_far = text
             stopped = (len(new) < count or (new and new[-1] in stop_ids)
-                       or len(text) < len(self._text(generated, ())))
+                       or len(text) < len(self._text(generated, (), ids)))
             if stopped:
                 return
 
@@ -170,8 +186,15 @@ class TextGenerator:
             return [end] if end is not None else []
         return [int(i) for i in stop_token_ids]
 
-    def _text(self, ids, stop_strings):
+    def _text(self, ids, stop_strings, prompt_ids=()):
+        """The text of `ids` as it continues the prompt: decoded together with the prompt and
+        cut after it, so word tokenizers put the space between prompt and continuation."""
         text = self.tokenizer.decode(ids)
+        if prompt_ids and ids:
+            head = self.tokenizer.decode(list(prompt_ids))
+            full = self.tokenizer.decode(list(prompt_ids) + list(ids))
+            if full.startswith(head):
+                text = full[len(head):]
         for stop in stop_strings:
             if stop and stop in text:
                 text = text[:text.index(stop)]

@@ -6,6 +6,7 @@ import re
 
 import keras
 
+from tf_lm.errors import InputError
 from tf_lm.training import atomic
 
 _DIRECTORY = re.compile(r"^step-(\d+)$")
@@ -52,6 +53,16 @@ class Backup(keras.callbacks.Callback):
             atomic.remove_quietly(path)
 
 
+def load_weights_or_refuse(model, path):
+    """`model.load_weights(path)`, with a mismatch or a damaged file as one clear error."""
+    try:
+        model.load_weights(path)
+    except (ValueError, OSError, KeyError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"Cannot load {path} into this model ({first}); the file is damaged "
+                         "or was written for another model configuration.") from None
+
+
 def latest_backups(directory):
     """[(step, path)] of complete backups in `directory`, newest first."""
     if not os.path.isdir(directory):
@@ -73,6 +84,6 @@ def restore_backup(model, directory):
     _, path = backups[0]
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    model.load_weights(os.path.join(path, "model.weights.h5"))
+    load_weights_or_refuse(model, os.path.join(path, "model.weights.h5"))
     with open(os.path.join(path, "state.json"), encoding="utf-8") as handle:
         return json.load(handle)

@@ -13,8 +13,6 @@ slices of a row that was looked up several times, so its second moment depends o
 batch was split into replicas; dense, every strategy computes the same update.
 """
 
-import dataclasses
-
 import keras
 import tensorflow as tf
 
@@ -93,12 +91,7 @@ def build_optimizer(train_config, total_steps, steps_per_epoch):
         total_steps: training steps (batches) of the whole run; the cosine decays over them.
         steps_per_epoch: batches per pass over the training split (`epoch_decay`).
     """
-    # Keras counts optimizer updates, not batches: with accumulation, fewer.
-    accumulation = train_config.gradient_accumulation_steps
-    if accumulation > 1:
-        train_config = dataclasses.replace(
-            train_config, warmup_steps=train_config.warmup_steps // accumulation)
-        total_steps, steps_per_epoch = total_steps // accumulation, steps_per_epoch // accumulation
+    # Keras calls the schedule with the batch count (`_iterations`), accumulation or not.
     kwargs = {
         "learning_rate": build_schedule(train_config, total_steps, max(steps_per_epoch, 1)),
         "clip_norm": train_config.clip_norm,

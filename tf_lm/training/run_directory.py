@@ -15,7 +15,8 @@ class RunDirectory:
         config.json         the resolved config
         tokenizer/          the tokenizer (built once, reused on resume)
         checkpoints/        best.weights.h5 + best.json (lowest validation loss)
-        backup/step-N/      the newest resumable backup (removed when the run finishes)
+        backup/step-N/      the newest resumable backup (kept at the end: --resume with more
+                            steps extends a finished run)
         logs/train, logs/validation   TensorBoard event files
         training_log.csv    Keras CSVLogger, one row per checkpoint interval
         model.keras         the final model (Keras format, reloads with safe_mode=True)
@@ -91,8 +92,9 @@ class RunDirectory:
         - `overwrite`: an existing directory is renamed to `PATH.old-TIMESTAMP` (never deleted)
           and a new one created;
         - same config: "finished" if the run completed, else "resume";
-        - different config: refused, unless `resume` (the new config is used and the old one is
-          kept as `config.previous.json`);
+        - different config: refused, unless `resume` and only training options changed (the
+          new config is used, the old one kept as `config.previous.json`, and training goes on
+          from the newest backup — also after a finished run, to extend it);
         - a non-empty directory that is not a run directory: refused.
         """
         if os.path.isdir(self.path) and os.listdir(self.path):
@@ -104,6 +106,8 @@ class RunDirectory:
                 stored = self._stored_or_refuse()
                 if stored.to_dict() == config.to_dict():
                     return "finished" if self.finished() else "resume"
+                if resume:
+                    self._check_resumable(stored, config)
                 if not resume:
                     raise InputError(
                         f"Run directory {self.path} holds a run with a different config "
@@ -112,10 +116,28 @@ class RunDirectory:
                         f"another --run-dir.")
                 os.replace(self.config_path, os.path.join(self.path, "config.previous.json"))
                 config.save(self.config_path)
+                if os.path.exists(self.finished_path):  # the run goes on: no longer finished
+                    os.replace(self.finished_path,
+                               os.path.join(self.path, "finished.previous.json"))
                 return "resume"
         self._make_writable()
         config.save(self.config_path)
         return "new"
+
+    # Keys whose change makes the saved weights or token ids meaningless for the new config.
+    SHAPE_KEYS = ("model.", "data.tokenizer", "data.vocab_size", "data.min_freq",
+                  "data.max_vocab_size", "data.sentencepiece_model", "data.block_size",
+                  "data.corpus", "data.format")
+
+    def _check_resumable(self, stored, config):
+        old, new = stored.to_flat_dict(), config.to_flat_dict()
+        changed = [k for k in sorted(new) if old.get(k) != new.get(k)
+                   and k.startswith(self.SHAPE_KEYS)]
+        if changed:
+            raise InputError(
+                f"--resume cannot change {', '.join(changed)} (the model, tokenizer or data the "
+                f"run in {self.path} was trained with); only training options may change. Pass "
+                "--overwrite to start over, or choose another --run-dir.")
 
     def _stored_or_refuse(self):
         try:
@@ -156,4 +178,6 @@ def _load_training_weights(model, config, path):
 
     model.compile(optimizer=build_optimizer(config.train, config.train.steps, 1))
     model.optimizer.build(model.trainable_variables)
-    model.load_weights(path)
+    from tf_lm.training.backup import load_weights_or_refuse
+
+    load_weights_or_refuse(model, path)

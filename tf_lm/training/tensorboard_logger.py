@@ -91,9 +91,16 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     if f"val_{key}" in logs:
                         tf.summary.scalar(key, float(logs[f"val_{key}"]))
                 if self.sample_fn is not None:
-                    tf.summary.text("sample", "```\n" + self.sample_fn() + "\n```")
+                    tf.summary.text("sample", "```\n" + self._sample() + "\n```")
         for writer in self._writers.values():
             writer.flush()
+
+    def _sample(self):
+        """A sample for the text dashboard; a failure is logged there, never raised."""
+        try:
+            return self.sample_fn()
+        except ValueError as e:  # InputError included
+            return f"(no sample: {e})"
 
     def on_train_end(self, logs=None):
         if self._writers:

@@ -12,6 +12,7 @@ import tensorflow as tf
 from tf_lm.data.corpus import Corpus
 from tf_lm.data.pipeline import batches_per_epoch, make_dataset, token_chunks, tokenize_split
 from tf_lm.errors import InputError, TrainingError
+from tf_lm.evaluation.perplexity import evaluate_tokens
 from tf_lm.generation.sample_text import sample_text
 from tf_lm.models.builder import build_causal_lm
 from tf_lm.tokenizers.registry import build_tokenizer, load_tokenizer
@@ -285,16 +286,22 @@ def _train(config, strategy, chief, shared, run, verbose, echo):
     if has_valid:
         if twin is not model:
             _sync_twin(twin, model)
-        full = make_dataset(valid_tokens, block, batch, sampler="sequential",
-                            cache=data_config.cache)
-        scores = twin.evaluate(full, verbose=0, return_dict=True)
-        result.val_loss = float(scores["loss"])
+        if corpus.streaming:  # too large to hold: Keras over non-overlapping windows
+            full = make_dataset(valid_tokens, block, batch, sampler="sequential",
+                                cache=data_config.cache)
+            result.val_loss = float(twin.evaluate(full, verbose=0, return_dict=True)["loss"])
+        else:  # every token once: non-overlapping windows (GPT), carried state (RNNs)
+            result.val_loss = evaluate_tokens(twin, valid_tokens, block, stride=block,
+                                              batch_size=batch)["loss"]
         result.val_perplexity = float(math.exp(result.val_loss))
         if per_character:
             result.val_bits_per_character = result.val_loss / math.log(2)
     if chief:
         if train_config.sample_tokens:
-            result.sample = sample(seed=train_config.seed)
+            try:
+                result.sample = sample(seed=train_config.seed)
+            except ValueError as e:  # a model that cannot be sampled still finishes its run
+                echo(f"warning: no sample: {e}")
         tmp = run.model_path[: -len(".keras")] + ".tmp.keras"
         saved = model
         if stateful:  # without the training states
@@ -308,5 +315,4 @@ def _train(config, strategy, chief, shared, run, verbose, echo):
             "val_perplexity": result.val_perplexity,
             "val_bits_per_character": result.val_bits_per_character,
             "status": result.status})
-        atomic.remove_quietly(run.backup_dir)
     return result
