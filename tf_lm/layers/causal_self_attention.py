@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
-                                       serializable, static_int)
+                                       output_spec, serializable, static_int)
 
 
 def write_cache(cache, update, index):
@@ -160,10 +160,7 @@ class CausalSelfAttention(keras.layers.Layer):
 
     def compute_output_spec(self, inputs, padding_mask=None, cache=None, cache_index=0,
                             training=None):
-        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
-        if cache is None:
-            return outputs
-        return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
+        return output_spec(self, inputs.shape, cache)
 
     def get_config(self):
         config = super().get_config()

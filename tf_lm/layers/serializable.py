@@ -33,3 +33,11 @@ def static_int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def output_spec(layer, shape, cache=None):
+    """The symbolic output of a layer that returns `(outputs, cache)` when given a cache."""
+    outputs = keras.KerasTensor(shape, dtype=layer.compute_dtype)
+    if cache is None:
+        return outputs
+    return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)

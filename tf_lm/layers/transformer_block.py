@@ -5,7 +5,7 @@ import keras
 from tf_lm.layers.causal_self_attention import CausalSelfAttention
 from tf_lm.layers.feed_forward import ACTIVATIONS, FeedForward
 from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
-                                       serializable)
+                                       output_spec, serializable)
 
 
 @serializable
@@ -118,10 +118,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def compute_output_spec(self, inputs, padding_mask=None, cache=None, cache_index=0,
                             training=None):
-        outputs = keras.KerasTensor(inputs.shape, dtype=self.compute_dtype)
-        if cache is None:
-            return outputs
-        return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
+        return output_spec(self, inputs.shape, cache)
 
     def get_config(self):
         config = super().get_config()

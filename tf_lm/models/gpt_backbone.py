@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from tf_lm.layers.position_embedding import PositionEmbedding
-from tf_lm.layers.serializable import check_positive_int, check_rate, serializable
+from tf_lm.layers.serializable import check_positive_int, check_rate, output_spec, serializable
 from tf_lm.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from tf_lm.layers.token_embedding import TokenEmbedding
 from tf_lm.layers.transformer_block import TransformerBlock
@@ -151,11 +151,7 @@ class GPTBackbone(keras.Model):
 
     def compute_output_spec(self, token_ids, padding_mask=None, cache=None, cache_index=0,
                             training=None):
-        outputs = keras.KerasTensor(self.compute_output_shape(token_ids.shape),
-                                    dtype=self.compute_dtype)
-        if cache is None:
-            return outputs
-        return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
+        return output_spec(self, self.compute_output_shape(token_ids.shape), cache)
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,7 @@
 import keras
 
 from tf_lm.layers.recurrent_block import CELLS, RecurrentBlock
-from tf_lm.layers.serializable import check_positive_int, check_rate, serializable
+from tf_lm.layers.serializable import check_positive_int, check_rate, output_spec, serializable
 from tf_lm.layers.token_embedding import TokenEmbedding
 
 
@@ -103,11 +103,7 @@ class RecurrentBackbone(keras.Model):
 
     def compute_output_spec(self, token_ids, padding_mask=None, cache=None, cache_index=0,
                             training=None):
-        outputs = keras.KerasTensor(self.compute_output_shape(token_ids.shape),
-                                    dtype=self.compute_dtype)
-        if cache is None:
-            return outputs
-        return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
+        return output_spec(self, self.compute_output_shape(token_ids.shape), cache)
 
     def get_config(self):
         config = super().get_config()
