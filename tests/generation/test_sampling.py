@@ -80,3 +80,20 @@ def test_noise_depends_only_on_seed_step_and_token():
     assert ((a > 0) & (a < 1)).all()
     c = uniform_noise(tf.constant([4]), 6, 10).numpy()
     assert not np.array_equal(b, c)
+
+
+def test_parameters_may_differ_per_row():
+    logits = tf.constant(np.tile(LOGITS, (4, 1)))
+    seen = tf.constant([[False] * 6] * 3 + [[False] * 5 + [True]])
+    seeds = tf.constant([1, 2, 3, 4])
+    per_row = next_tokens(logits, seen, temperature=[0.0, 1.0, 1.0, 0.0], top_k=[0, 1, 0, 0],
+                          top_p=[1.0, 1.0, 1e-6, 1.0], repetition_penalty=[1.0, 1.0, 1.0, 10.0],
+                          row_seeds=seeds, step=0).numpy()
+    # rows 0-2: greedy three ways; row 3: the penalty moves greedy off the seen best token
+    assert per_row.tolist() == [5, 5, 5, 4]
+    for row in range(4):
+        alone = next_tokens(logits[row:row + 1], seen[row:row + 1],
+                            [0.0, 1.0, 1.0, 0.0][row], [0, 1, 0, 0][row],
+                            [1.0, 1.0, 1e-6, 1.0][row], [1.0, 1.0, 1.0, 10.0][row],
+                            seeds[row:row + 1], 0).numpy()
+        assert alone[0] == per_row[row]

@@ -53,11 +53,14 @@ def next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty, row
     Args:
         logits: `(batch, vocab)` float32.
         seen: `(batch, vocab)` bool, tokens of the prompt and of the text so far.
-        temperature: scalar; 0 means greedy (argmax), otherwise logits / temperature.
-        top_k: scalar int; keep the k most likely tokens (0: all).
-        top_p: scalar; keep the smallest set of most likely tokens whose probability reaches
-            p (nucleus sampling; 1: all).
-        repetition_penalty: scalar >= 1 (1: off).
+        temperature: 0 means greedy (argmax), otherwise logits / temperature.
+        top_k: keep the k most likely tokens (0: all).
+        top_p: keep the smallest set of most likely tokens whose probability reaches p
+            (nucleus sampling; 1: all).
+        repetition_penalty: >= 1 (1: off).
+
+        Each of these four is a scalar or one value per row `(batch,)`: a served model batches
+        requests that asked for different parameters.
         row_seeds: `(batch,)` int, the seed of each row.
         step: scalar int, the position in the generated text.
 
@@ -66,18 +69,24 @@ def next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty, row
     every tied token.
     """
     logits = tf.cast(logits, tf.float32)
-    vocabulary_size = tf.shape(logits)[1]
-    logits = penalize_repetition(logits, seen, tf.cast(repetition_penalty, tf.float32))
+    batch, vocabulary_size = tf.shape(logits)[0], tf.shape(logits)[1]
+
+    def per_row(value, dtype):  # a scalar or (batch,) -> (batch,)
+        return tf.broadcast_to(tf.reshape(tf.cast(value, dtype), [-1]), [batch])
+
+    penalty = per_row(repetition_penalty, tf.float32)[:, None]
+    logits = penalize_repetition(logits, seen, penalty)
     greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
-    temperature = tf.cast(temperature, tf.float32)
-    scaled = logits / tf.maximum(temperature, 1e-6)
+    temperature = per_row(temperature, tf.float32)
+    scaled = logits / tf.maximum(temperature, 1e-6)[:, None]
     ordered = tf.sort(scaled, axis=-1, direction="DESCENDING")  # (batch, vocab)
-    top_k = tf.cast(top_k, tf.int32)
+    top_k = per_row(top_k, tf.int32)
     k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary_size), vocabulary_size)
-    kth = tf.gather(ordered, tf.fill([tf.shape(logits)[0]], k - 1), axis=1, batch_dims=1)
+    kth = tf.gather(ordered, k - 1, axis=1, batch_dims=1)  # (batch,)
     probabilities = tf.nn.softmax(ordered, axis=-1)
     before = tf.cumsum(probabilities, axis=-1, exclusive=True)  # mass of more likely tokens
-    kept = tf.reduce_sum(tf.cast(before < tf.cast(top_p, tf.float32), tf.int32), axis=-1)
+    kept = tf.reduce_sum(tf.cast(before < per_row(top_p, tf.float32)[:, None], tf.int32),
+                         axis=-1)
     pth = tf.gather(ordered, tf.maximum(kept, 1) - 1, axis=1, batch_dims=1)
     threshold = tf.maximum(kth, pth)[:, None]
     masked = tf.where(scaled >= threshold, scaled, tf.fill(tf.shape(scaled), float("-inf")))
