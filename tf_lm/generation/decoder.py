@@ -5,8 +5,6 @@ import tensorflow as tf
 
 from tf_lm.generation.sampling import next_tokens
 
-SAMPLERS = ("greedy", "temperature", "top_k", "top_p")
-
 
 def _bucket(length, minimum=8):
     """The padded length for `length`: the next power of two >= minimum (few retraces)."""

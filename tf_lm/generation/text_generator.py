@@ -2,11 +2,12 @@
 
 import math
 
+from tf_lm.config.export_config import ExportConfig
 from tf_lm.errors import InputError
 from tf_lm.generation.decoder import Decoder
 
 SAMPLERS = ("greedy", "temperature", "top_k", "top_p", "beam")
-DEFAULT_MAX_NEW_TOKENS_LIMIT = 1024
+DEFAULT_MAX_NEW_TOKENS_LIMIT = ExportConfig().max_new_tokens_limit
 
 
 class TextGenerator:

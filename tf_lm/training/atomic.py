@@ -31,10 +31,5 @@ def save_weights(model, path):
             os.remove(tmp)
 
 
-def replace_directory(tmp_dir, final_dir):
-    """Move a fully written `tmp_dir` to `final_dir` (which must not exist yet)."""
-    os.rename(tmp_dir, final_dir)
-
-
 def remove_quietly(path):
     shutil.rmtree(path, ignore_errors=True)

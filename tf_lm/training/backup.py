@@ -45,7 +45,7 @@ class Backup(keras.callbacks.Callback):
             self.model.save_weights(os.path.join(tmp, "model.weights.h5"))
             atomic.write_json(os.path.join(tmp, "state.json"), {"step": step, "epoch": epoch + 1})
             atomic.remove_quietly(final)
-            atomic.replace_directory(tmp, final)
+            os.rename(tmp, final)  # complete, then visible
         except BaseException:
             atomic.remove_quietly(tmp)
             raise
