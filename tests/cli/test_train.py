@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tf_lm.cli.main import main
@@ -6,7 +8,7 @@ TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
         "--data.block_size=16", "--train.batch_size=4", "--train.steps=4",
         "--train.eval_interval=2", "--train.checkpoint_interval=2", "--train.eval_steps=1",
         "--train.warmup_steps=1", "--train.sample_tokens=20", "--train.jit_compile=false",
-        "--quiet"]
+        "--quiet", "--no-export"]
 
 
 def _run(capsys, *argv):
@@ -15,19 +17,22 @@ def _run(capsys, *argv):
     return code, out, err
 
 
-def test_train_prints_validation_sample_and_run_directory(capsys, text_file, tmp_path):
-    run_dir = tmp_path / "run"
+def test_train_prints_validation_sample_run_directory_and_export(capsys, text_file, tmp_path):
+    run_dir, base = tmp_path / "run", tmp_path / "export"
     code, out, err = _run(capsys, "train", "--run-dir", str(run_dir),
-                          f"--data.corpus={text_file}", *TINY)
+                          f"--data.corpus={text_file}", f"--export.base={base}", *TINY[:-1])
     assert code == 0, err
+    assert f"exported for TF Serving: {base}/tf_lm/1 (see export/README.md)" in out
+    assert (base / "tf_lm" / "1" / "saved_model.pb").exists()
     # 33 characters x 16 + 16 x 16 positions + one block (3,104) + final norm (16)
     assert "training 3,904 parameters for 4 steps (2 epochs of 2 steps) on 1 replica(s)" in out
     assert "bits per character (every validation token once, windows of 16)" in out
     assert "sample:\n" in out
     assert f"run directory: {run_dir} (tensorboard --logdir {run_dir}/logs)" in out
     code, out, _ = _run(capsys, "train", "--run-dir", str(run_dir), f"--data.corpus={text_file}",
-                        *TINY)
+                        f"--export.base={base}", *TINY[:-1])
     assert code == 0 and "already holds a finished run (step 4" in out
+    assert sorted(os.listdir(base / "tf_lm")) == ["1"]  # a finished run is not exported again
 
 
 def test_a_different_config_is_one_line_and_exit_2(capsys, text_file, tmp_path):

@@ -100,6 +100,17 @@ def test_generation_longer_than_the_context_slides():
     assert output[32:] == uncached_greedy(model, history[-8:], 8)
 
 
+def test_each_row_decides_for_itself_whether_to_slide():
+    """A row that fits decodes in one go beside a row that slides; neither sees the other."""
+    model = gpt(context=16)
+    decoder = Decoder(model)
+    prompts = [PROMPTS[0], list(range(1, 13))]  # 3 + 10 <= 16 fits; 12 + 10 > 16 slides
+    batch = decoder.generate_ids(prompts, max_new_tokens=10)
+    assert batch == [decoder.generate_ids([p], max_new_tokens=10)[0] for p in prompts]
+    assert batch[0] == uncached_greedy(model, prompts[0], 10)
+    assert batch[1][:8] == uncached_greedy(model, prompts[1][-8:], 8)  # chunk of 16 // 2
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_the_loop_traced_without_xla_has_no_xla_ops_and_matches_jit(name):
     model = MODELS[name]()

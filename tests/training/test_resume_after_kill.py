@@ -16,7 +16,7 @@ FLAGS = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=32",
          "--data.block_size=32", "--train.batch_size=8", "--train.steps=200",
          "--train.eval_interval=40", "--train.checkpoint_interval=20", "--train.eval_steps=2",
          "--train.warmup_steps=10", "--train.sample_tokens=0", "--train.deterministic=true",
-         "--train.jit_compile=false", "--quiet"]
+         "--train.jit_compile=false", "--quiet", "--no-export"]
 
 
 def command(text_file, run_dir):

@@ -6,7 +6,7 @@ import os
 import sys
 
 import tf_lm
-from tf_lm.cli import data_inspect, evaluate, generate, train
+from tf_lm.cli import data_inspect, evaluate, export, generate, train
 from tf_lm.errors import InputError, TrainingError
 
 DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
@@ -32,6 +32,7 @@ def build_parser():
     train.add_parser(commands)
     generate.add_parser(commands)
     evaluate.add_parser(commands)
+    export.add_parser(commands)
     return parser
 
 

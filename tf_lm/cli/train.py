@@ -10,7 +10,9 @@ With no arguments: the nanogpt-cpu preset (a 4-layer GPT, 0.8 M parameters) on t
 Shakespeare, character tokenizer, 2000 steps (a few minutes on 2 CPU cores), then the validation
 loss and perplexity and a short sample. The run directory keeps config.json, the tokenizer,
 checkpoints/ (best validation loss), backup/ (resume), logs/ (tensorboard --logdir runs),
-training_log.csv and model.keras. Rerunning the same command resumes an interrupted run."""
+training_log.csv and model.keras. At the end the model is exported for TF Serving as
+export/tf_lm/VERSION (see `tf-lm export`; --no-export skips it). Rerunning the same command
+resumes an interrupted run."""
 
 
 def add_parser(subparsers):
@@ -23,6 +25,8 @@ def add_parser(subparsers):
     parser.add_argument("--overwrite", action="store_true",
                         help="start over in --run-dir; the old run is moved to DIR.old-TIME")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-export", action="store_true",
+                        help="do not export the model for TF Serving at the end")
     add_config_arguments(parser)
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -48,4 +52,9 @@ def run(args, extra):
     if result.sample:
         print("sample:\n" + result.sample)
     print(f"run directory: {result.run_dir} (tensorboard --logdir {result.run_dir}/logs)")
+    if not args.no_export:
+        from tf_lm.serving.exporter import export_run
+
+        path = export_run(result.run_dir)
+        print(f"exported for TF Serving: {path} (see export/README.md)")
     return 0

@@ -20,3 +20,5 @@ class ExportConfig:
                                        minimum=1)
     # Default max_new_tokens when a request leaves it out.
     default_max_new_tokens: int = option(64, "max_new_tokens when a request omits it", minimum=1)
+    # Longest prompt or scored text a request may send, in tokens (bounds request memory).
+    max_input_tokens: int = option(8192, "longest prompt or scored text, in tokens", minimum=1)

@@ -14,10 +14,52 @@ def _bucket(length, minimum=8):
     return size
 
 
-class Decoder:
-    """Generate token ids from a `CausalLM`, compiled once per (prompt, output) length bucket.
+def _smaller(a, b):
+    """min(a, b) for Python ints (static shapes, XLA) and scalar tensors (the served graph)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return min(a, b)
+    return tf.minimum(a, b)
 
-    The loop, for a batch of prompts of different lengths (right-padded to a bucket):
+
+def _width(tensor, axis):
+    """A static dimension as a Python int, else the dynamic one."""
+    size = tensor.shape[axis]
+    return size if size is not None else tf.shape(tensor)[axis]
+
+
+def _per_row(value, batch, dtype):
+    """A scalar, `[1]` or `(batch,)` value as `(batch,)`."""
+    return tf.broadcast_to(tf.reshape(tf.cast(value, dtype), [-1]), [batch])
+
+
+def _window(tokens, lengths, room, width):
+    """The last `min(lengths, room)` tokens of each row, left-aligned in `(batch, width)`."""
+    window_lengths = tf.clip_by_value(tf.minimum(lengths, room), 1, width)
+    start = lengths - window_lengths
+    positions = tf.range(width)[None, :]
+    indices = tf.minimum(start[:, None] + positions, tf.shape(tokens)[1] - 1)
+    window = tf.gather(tokens, indices, batch_dims=1)
+    return tf.where(positions < window_lengths[:, None], window, 0), window_lengths
+
+
+def _place(output, tokens, counts, offsets):
+    """`output` with row i's first `counts[i]` `tokens` written from column `offsets[i]`."""
+    column = tf.range(tf.shape(output)[1])[None, :] - offsets[:, None]
+    valid = (column >= 0) & (column < counts[:, None])
+    column = tf.clip_by_value(column, 0, tf.shape(tokens)[1] - 1)
+    return tf.where(valid, tf.gather(tokens, column, batch_dims=1), output)
+
+
+def _ends_with_stop(tokens, counts, stop_ids):
+    last = tf.gather(tokens, tf.maximum(counts - 1, 0), batch_dims=1)
+    hit = tf.reduce_any(last[:, None] == tf.cast(stop_ids, tf.int32)[None, :], axis=-1)
+    return (counts > 0) & hit
+
+
+class Decoder:
+    """Generate token ids from a `CausalLM`: one compiled loop per (prompt, output) bucket.
+
+    The loop, for a batch of prompts of different lengths (right-padded):
 
     1. prefill: one `call_with_cache` over the padded prompts, each row's cache index starting
        at 0; the logits of each row's last real token pick its first new token. (A GPT's
@@ -26,11 +68,19 @@ class Decoder:
     2. then one token per step: `next_tokens` chooses, the token is written into the output, and
        `call_with_cache` feeds it at each row's own index (`cache_index` of shape (batch,)).
 
-    A row stops at a stop token or after `max_new_tokens`; the loop stops when every row has.
-    Everything is a tensor argument (prompts, lengths, max_new_tokens, temperature, top_k,
-    top_p, repetition_penalty, seeds, stop ids), so one trace serves every request of a shape
-    bucket, and the traced loop contains only core TensorFlow ops (no `Xla*`): it is the loop
-    the exported SavedModel runs. In Python it is compiled with XLA (`jit_compile=True`).
+    A row stops at a stop token or after its `max_new_tokens`; the loop when every row has.
+
+    A GPT with a learned position table sees at most `context` tokens. A row whose prompt and
+    continuation fit is decoded in one go. Otherwise it slides, in the graph: chunks of up to
+    context/2 new tokens, each decoded after the last `context - chunk` tokens of prompt and
+    text so far (nanoGPT crops the same way), the step count continuing so sampling is
+    unchanged. Each row decides for itself, so a row's text never depends on the other rows.
+
+    Every argument is a tensor (prompts, lengths, and per row or shared: max_new_tokens,
+    temperature, top_k, top_p, repetition_penalty, seeds, first step; stop ids), so one
+    trace serves every request of a shape bucket. The traced loop contains only core
+    TensorFlow ops (no `Xla*`) and works with unknown shapes: it is also the loop the exported
+    SavedModel runs. In Python it is compiled with XLA (`jit_compile=True`).
 
     Args:
         model: a built `CausalLM`.
@@ -52,28 +102,91 @@ class Decoder:
 
     def decode(self, prompts, lengths, max_new_tokens, temperature, top_k, top_p,
                repetition_penalty, seeds, stop_ids, first_step, output_length):
-        """The loop as TensorFlow ops (trace it in a `tf.function`).
+        """The whole generation as TensorFlow ops (trace it in a `tf.function`).
 
         Args:
-            prompts: `(batch, prompt_length)` int32, right-padded.
+            prompts: `(batch, prompt_width)` int32, right-padded; the width may be unknown.
             lengths: `(batch,)` int32, real prompt lengths (>= 1).
-            max_new_tokens: scalar int32 <= output_length.
-            temperature, top_k, top_p, repetition_penalty: scalars (see `next_tokens`).
+            max_new_tokens: int32, scalar or `(batch,)`, each in [0, output_length].
+            temperature, top_k, top_p, repetition_penalty: scalars or `(batch,)` (see
+                `next_tokens`).
             seeds: `(batch,)` int, one seed per row.
             stop_ids: `(num_stop,)` int32 (may be empty).
-            first_step: scalar int32, the step number of the first new token (continuing a
-                generation in chunks draws the same random numbers as in one go).
-            output_length: Python int, the static width of the output.
+            first_step: scalar or `(batch,)` int32, the step number of the first new token
+                (continuing a generation in pieces draws the same random numbers).
+            output_length: the width of the output: a Python int, or a scalar tensor.
 
         Returns:
             `(tokens (batch, output_length) int32, num_tokens (batch,) int32)`; positions past a
             row's `num_tokens` hold 0. A stop token that ended a row is included.
         """
+        batch = tf.shape(prompts)[0]
+        max_new = tf.minimum(_per_row(max_new_tokens, batch, tf.int32), output_length)
+        first_step = _per_row(first_step, batch, tf.int32)
+        sampling = (temperature, top_k, top_p, repetition_penalty, seeds, stop_ids)
+        prompt_width = _width(prompts, 1)
+        if self.context is None:
+            return self._chunk(prompts, lengths, max_new, first_step, sampling, output_length,
+                               prompt_width + output_length)
+        context, half = self.context, max(self.context // 2, 1)
+        # The first chunk: a row that fits decodes everything, the others context/2 tokens.
+        count = tf.where(lengths + max_new <= context, max_new, tf.minimum(half, max_new))
+        width = _smaller(prompt_width, context - 1)
+        chunk_width = _smaller(output_length, context - 1)
+        window, window_lengths = _window(prompts, lengths, context - count, width)
+        tokens, generated = self._chunk(window, window_lengths, count, first_step, sampling,
+                                        chunk_width, _smaller(width + chunk_width, context))
+        output = _place(tf.zeros([batch, output_length], tf.int32), tokens, generated,
+                        tf.zeros([batch], tf.int32))
+        active = ((generated == count) & ~_ends_with_stop(tokens, generated, stop_ids)
+                  & (generated < max_new))
+        # Later chunks slide over prompt + text so far.
+        width = _smaller(prompt_width + output_length, context - 1)
+        chunk_width = _smaller(output_length, half)
+        cache_length = _smaller(width + chunk_width, context)
+
+        def condition(output, generated, active):
+            return tf.reduce_any(active)
+
+        def body(output, generated, active):
+            history = self._history(prompts, lengths, output, generated)
+            count = tf.where(active, tf.minimum(half, max_new - generated), 0)
+            window, window_lengths = _window(history, lengths + generated, context - count,
+                                             width)
+            tokens, new = self._chunk(window, window_lengths, count, first_step + generated,
+                                      sampling, chunk_width, cache_length)
+            output = _place(output, tokens, new, generated)
+            generated = generated + new
+            active = (active & (new == count) & ~_ends_with_stop(tokens, new, stop_ids)
+                      & (generated < max_new))
+            return output, generated, active
+
+        output, generated, _ = tf.while_loop(condition, body, (output, generated, active),
+                                             maximum_iterations=output_length)
+        return output, generated
+
+    @staticmethod
+    def _history(prompts, lengths, output, generated):
+        """Each row's prompt followed by its text so far, left-aligned."""
+        prompt_width = tf.shape(prompts)[1]
+        both = tf.concat([prompts, output], axis=1)  # (batch, prompt_width + output_length)
+        position = tf.range(tf.shape(both)[1])[None, :]
+        source = tf.where(position < lengths[:, None], position,
+                          prompt_width + position - lengths[:, None])
+        history = tf.gather(both, tf.minimum(source, tf.shape(both)[1] - 1), batch_dims=1)
+        return tf.where(position < (lengths + generated)[:, None], history, 0)
+
+    def _chunk(self, prompts, lengths, max_new, first_step, sampling, output_length,
+               cache_length):
+        """Prefill `prompts`, then decode up to `max_new[i]` tokens of row i (may be 0).
+
+        `lengths + max_new` must fit `cache_length`; a finished row stops moving its index.
+        """
+        temperature, top_k, top_p, repetition_penalty, seeds, stop_ids = sampling
         model = self.model
         batch = tf.shape(prompts)[0]
-        prompt_length = prompts.shape[1]
-        cache = model.initial_cache(batch, prompt_length + output_length)
-        padding = tf.sequence_mask(lengths, prompt_length)  # (batch, prompt_length)
+        cache = model.initial_cache(batch, cache_length)
+        padding = tf.sequence_mask(lengths, tf.shape(prompts)[1])  # (batch, prompt_width)
         recurrent_mask = padding if model.is_recurrent else None
         logits, cache = model.call_with_cache(prompts, cache, tf.zeros([batch], tf.int32),
                                               padding_mask=recurrent_mask)
@@ -81,12 +194,12 @@ class Decoder:
         seen = tf.reduce_any(tf.one_hot(tf.where(padding, prompts, -1), self.vocabulary_size,
                                         on_value=True, off_value=False), axis=1)
         output = tf.zeros([batch, output_length], tf.int32)
-        done = tf.zeros([batch], tf.bool)
+        done = max_new <= 0
         num_tokens = tf.zeros([batch], tf.int32)
-        max_new_tokens = tf.minimum(tf.cast(max_new_tokens, tf.int32), output_length)
+        steps = tf.reduce_max(tf.concat([max_new, [0]], axis=0))
 
         def condition(step, logits, cache, index, output, done, num_tokens, seen):
-            return tf.logical_and(step < max_new_tokens, tf.logical_not(tf.reduce_all(done)))
+            return tf.logical_and(step < steps, tf.logical_not(tf.reduce_all(done)))
 
         def body(step, logits, cache, index, output, done, num_tokens, seen):
             token = next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty,
@@ -96,11 +209,12 @@ class Decoder:
             num_tokens = num_tokens + tf.cast(tf.logical_not(done), tf.int32)
             stopped = tf.reduce_any(token[:, None] == tf.cast(stop_ids, tf.int32)[None, :],
                                     axis=-1)
-            done = done | stopped | (step + 1 >= max_new_tokens)
+            done = done | stopped | (step + 1 >= max_new)
             seen = seen | tf.one_hot(token, self.vocabulary_size, on_value=True,
                                      off_value=False)
             logits, cache = model.call_with_cache(token[:, None], cache, index)
-            return (step + 1, tf.cast(logits[:, -1, :], tf.float32), cache, index + 1, output,
+            index = tf.minimum(index + 1, cache_length - 1)
+            return (step + 1, tf.cast(logits[:, -1, :], tf.float32), cache, index, output,
                     done, num_tokens, seen)
 
         state = (tf.constant(0), tf.cast(logits, tf.float32), cache, lengths, output, done,
@@ -139,47 +253,12 @@ class Decoder:
         """New token ids for each prompt (a list of lists of ids, each non-empty).
 
         Row i samples with seed `seed + i`, so a prompt decoded alone with seed s gives what it
-        gives at row i of a batch decoded with seed s - i.
-
-        A GPT with a learned position table sees at most `context` tokens. When prompt and
-        continuation do not fit, generation slides: chunks of up to context/2 new tokens, each
-        decoded after the last `context - chunk` tokens of prompt and text so far (nanoGPT
-        crops the same way), the step count continuing so sampling is unchanged.
+        gives at row i of a batch decoded with seed s - i. Prompts longer than a GPT's context
+        and long continuations slide (see the class docstring).
         """
         prompts = [list(p) for p in prompts]
-        options = dict(temperature=temperature, top_k=top_k, top_p=top_p,
-                       repetition_penalty=repetition_penalty, stop_token_ids=stop_token_ids)
-        seeds = [seed + i for i in range(len(prompts))]
-        longest = max(len(p) for p in prompts)
-        if self.context is None or longest + max_new_tokens <= self.context:
-            return self._decode(prompts, max_new_tokens, seeds, first_step, **options)
-        chunk = max(self.context // 2, 1)
-        generated = [[] for _ in prompts]
-        active = list(range(len(prompts)))
-        while active:
-            done = len(generated[active[0]])
-            count = min(chunk, max_new_tokens - done)
-            contexts = [(prompts[r] + generated[r])[-(self.context - count):] for r in active]
-            new = self._decode(contexts, count, [seeds[r] for r in active], first_step + done,
-                               **options)
-            still = []
-            for row, tokens in zip(active, new):
-                generated[row] += tokens
-                stopped = len(tokens) < count or (tokens and tokens[-1] in stop_token_ids)
-                if not stopped and len(generated[row]) < max_new_tokens:
-                    still.append(row)
-            active = still
-        return generated
-
-    def _decode(self, prompts, max_new_tokens, seeds, first_step, temperature, top_k, top_p,
-                repetition_penalty, stop_token_ids):
-        """One call of the compiled loop (prompt + continuation fit the context)."""
-        longest = max(len(p) for p in prompts)
-        prompt_length = _bucket(longest)
+        prompt_length = _bucket(max(len(p) for p in prompts))
         output_length = _bucket(max_new_tokens)
-        if self.context is not None:
-            prompt_length = min(prompt_length, self.context - max_new_tokens)
-            output_length = min(output_length, self.context - prompt_length)
         padded = np.zeros((len(prompts), prompt_length), np.int32)
         for row, ids in enumerate(prompts):
             padded[row, :len(ids)] = ids
@@ -188,7 +267,8 @@ class Decoder:
             tf.constant(padded), tf.constant([len(p) for p in prompts], tf.int32),
             tf.constant(max_new_tokens, tf.int32), tf.constant(temperature, tf.float32),
             tf.constant(top_k, tf.int32), tf.constant(top_p, tf.float32),
-            tf.constant(repetition_penalty, tf.float32), tf.constant(seeds, tf.int32),
+            tf.constant(repetition_penalty, tf.float32),
+            tf.constant([seed + i for i in range(len(prompts))], tf.int32),
             tf.constant(list(stop_token_ids), tf.int32, shape=[len(stop_token_ids)]),
             tf.constant(first_step, tf.int32))
         tokens, counts = tokens.numpy(), counts.numpy()

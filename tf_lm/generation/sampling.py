@@ -31,7 +31,7 @@ def uniform_noise(row_seeds, step, vocabulary_size):
     Every product stays below 2**63 (factors below 2**32 and 2**31), so int64 never overflows.
     """
     seeds = tf.bitwise.bitwise_and(tf.cast(row_seeds, tf.int64), _MASK32)[:, None]
-    step = tf.bitwise.bitwise_and(tf.cast(step, tf.int64), _MASK32)
+    step = tf.reshape(tf.bitwise.bitwise_and(tf.cast(step, tf.int64), _MASK32), [-1, 1])
     ids = tf.range(vocabulary_size, dtype=tf.int64)[None, :]
     x = (tf.bitwise.bitwise_and(_mix(seeds) * 0x27D4EB2F, _MASK32)
          + tf.bitwise.bitwise_and(_mix(step + 0x165667B1) * 0x61C88647, _MASK32)
@@ -62,7 +62,7 @@ def next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty, row
         Each of these four is a scalar or one value per row `(batch,)`: a served model batches
         requests that asked for different parameters.
         row_seeds: `(batch,)` int, the seed of each row.
-        step: scalar int, the position in the generated text.
+        step: int, the position in the generated text: a scalar, or `(batch,)`.
 
     Sampling is Gumbel-max: argmax(logits/T + g) with g = -log(-log(u)) draws exactly from
     softmax(logits/T) restricted to the kept tokens. Ties at the k-th or the p boundary keep

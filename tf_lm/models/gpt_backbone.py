@@ -138,8 +138,13 @@ class GPTBackbone(keras.Model):
         return x, ops.stack(caches, axis=1)  # (batch, layers, 2, max_len, heads, head_dim)
 
     def initial_cache(self, batch_size, max_length):
-        """An empty cache `(batch_size, num_layers, 2, max_length, num_heads, head_dim)`."""
-        if self.position_encoding == "learned" and max_length > self.sequence_length:
+        """An empty cache `(batch_size, num_layers, 2, max_length, num_heads, head_dim)`.
+
+        `batch_size` and `max_length` may be scalar tensors (the exported graph's shapes are
+        known only at run time); a Python `max_length` is checked against the position table.
+        """
+        if (self.position_encoding == "learned" and isinstance(max_length, int)
+                and max_length > self.sequence_length):
             raise ValueError(
                 f"`max_length` cannot exceed the learned position table. Received: "
                 f"max_length={max_length}, sequence_length={self.sequence_length}")

@@ -1,0 +1,1 @@
+from tests.serving.conftest import exported  # noqa: F401  (the same exported model)

@@ -1,0 +1,152 @@
+"""`tf-lm export`: a run's model as a versioned SavedModel that stock TF Serving loads."""
+
+import json
+import os
+import re
+import shutil
+
+from tf_lm.config.export_config import ExportConfig
+from tf_lm.errors import InputError
+from tf_lm.serving.models_config import model_versions
+
+METADATA_FILE = "tf_lm_export.json"
+# TF Serving reads the model name from URLs (/v1/models/NAME:predict) and folder names.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_name(name):
+    """Refuse a model name TF Serving cannot use (it is a folder and a URL segment)."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise InputError("The export name must start with a letter or digit and hold only "
+                         f"letters, digits, '_', '-' and '.'. Received: name={name!r}")
+
+
+def version_directory(base, name, version=None):
+    """`base/name/version`, the next version when `version` is None; refuses what exists."""
+    check_name(name)
+    if os.path.exists(base) and not os.path.isdir(base):
+        raise InputError(f"The export base '{base}' is a file; expected a directory.")
+    model_dir = os.path.join(base, name)
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise InputError(f"'{model_dir}' is a file; expected the model's directory.")
+    if version is None:
+        version = (model_versions(model_dir) or [0])[-1] + 1
+    elif not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise InputError(f"The export version must be an integer >= 1. Received: {version!r}")
+    path = os.path.join(model_dir, str(version))
+    if os.path.exists(path):
+        raise InputError(f"Version {version} of '{name}' already exists at {path}; an export "
+                         "never replaces one. Leave --version out for the next one.")
+    return path
+
+
+def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
+                 export_config=None, config=None):
+    """Write `model` and `tokenizer` as `base/name/VERSION/`; returns that path.
+
+    The folder holds `saved_model.pb`, `variables/`, `assets/` (the vocabulary),
+    `assets.extra/` (the warmup requests and `tf_lm_export.json`) and `keras/` (the model as
+    `.keras` and the tokenizer, for Keras users). It is written under a hidden temporary name
+    in `base/name/` and renamed into place at the end (TF Serving polls that folder and reads
+    numeric folder names only), so the server never sees half a model. An existing version is
+    never replaced.
+
+    Args:
+        model: a built `CausalLM`.
+        tokenizer: its tokenizer.
+        base, name, version: where (version None: the next integer).
+        export_config: `ExportConfig` for the request limits (defaults if None).
+        config: the run's `Config`, recorded in the metadata (optional).
+    """
+    import tensorflow as tf
+
+    from tf_lm.serving.graph_ops import saved_model_ops, unservable_ops
+    from tf_lm.serving.serving_module import ServingModule
+    from tf_lm.serving.warmup import WARMUP_FILE, write_warmup_requests
+
+    export_config = export_config or ExportConfig()
+    final = version_directory(base, name, version)
+    model_dir = os.path.dirname(final)
+    os.makedirs(model_dir, exist_ok=True)
+    temporary = os.path.join(model_dir, f".tmp-{os.path.basename(final)}-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)  # a crashed export of this very process id
+    module = ServingModule(model, tokenizer, export_config.max_new_tokens_limit,
+                           export_config.default_max_new_tokens, export_config.max_input_tokens)
+    try:
+        tf.saved_model.save(module, temporary, signatures=module.signatures())
+        bad = unservable_ops(saved_model_ops(temporary))
+        if bad:
+            raise InputError(f"The exported graph has ops TF Serving cannot run: {bad}")
+        extra = os.path.join(temporary, "assets.extra")
+        os.makedirs(extra, exist_ok=True)
+        write_warmup_requests(os.path.join(extra, WARMUP_FILE), module, name,
+                              _warmup_text(tokenizer, module.start_ids))
+        with open(os.path.join(extra, METADATA_FILE), "w", encoding="utf-8") as handle:
+            json.dump(_metadata(module, tokenizer, name, final, config), handle, indent=2)
+            handle.write("\n")
+        keras_dir = os.path.join(temporary, "keras")
+        os.makedirs(keras_dir)
+        model.save(os.path.join(keras_dir, "model.keras"))
+        tokenizer.save(os.path.join(keras_dir, "tokenizer"))
+        if os.path.exists(final):
+            raise InputError(f"{final} appeared while exporting; nothing was replaced.")
+        os.rename(temporary, final)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return final
+
+
+def export_run(run_dir, base=None, name=None, version=None):
+    """Export the model of a run directory (see `export_model`); returns the version path.
+
+    `base` and `name` default to the run's `export` config.
+    """
+    from tf_lm.training.run_directory import RunDirectory
+
+    config, tokenizer, model = RunDirectory(run_dir).load()
+    export_config = config.export
+    base = base if base is not None else export_config.base
+    name = name if name is not None else export_config.name
+    version_directory(base, name, version)  # refuse before the slow part
+    return export_model(model, tokenizer, base, name, version, export_config, config)
+
+
+def _warmup_text(tokenizer, start_ids):
+    """A short valid text for the warmup requests: the first ordinary vocabulary entries."""
+    special = {tokenizer.end_token_id, tokenizer.unknown_token_id}
+    ids = [i for i in range(min(tokenizer.vocabulary_size(), 64)) if i not in special][:4]
+    text = tokenizer.decode(ids) if ids else ""
+    return text if text.strip() else tokenizer.decode(list(start_ids) * 2) or "a"
+
+
+def _metadata(module, tokenizer, name, path, config):
+    import tf_lm
+
+    return {
+        "format_version": 1,
+        "tf_lm_version": tf_lm.__version__,
+        "name": name,
+        "version": int(os.path.basename(path)),
+        "signatures": {
+            "serving_default": {
+                "inputs": {"prompts": "DT_STRING [batch]", "max_new_tokens": "DT_INT32",
+                           "temperature": "DT_FLOAT", "top_k": "DT_INT32", "top_p": "DT_FLOAT",
+                           "repetition_penalty": "DT_FLOAT", "seed": "DT_INT32"},
+                "outputs": {"text": "DT_STRING [batch]", "num_tokens": "DT_INT32 [batch]"}},
+            "score": {"inputs": {"texts": "DT_STRING [batch]"},
+                      "outputs": {"log_likelihood": "DT_FLOAT [batch]",
+                                  "num_tokens": "DT_INT32 [batch]",
+                                  "perplexity": "DT_FLOAT [batch]"}},
+            "next_token_logits": {"inputs": {"token_ids": "DT_INT32 [batch, seq]"},
+                                  "outputs": {"logits": "DT_FLOAT [batch, vocabulary]"}},
+        },
+        "defaults": module.defaults,
+        "limits": {"max_new_tokens": module.max_new_tokens_limit,
+                   "max_input_tokens": module.max_input_tokens},
+        "context": module.context,
+        "vocabulary_size": module.vocabulary_size,
+        "start_token_ids": list(module.start_ids),
+        "stop_token_ids": list(module.stop_ids),
+        "tokenizer": tokenizer.kind,
+        "config": config.to_dict() if config is not None else None,
+    }
