@@ -123,3 +123,12 @@ def test_every_key_has_help():
     keys = Config.keys()
     assert len(keys) > 40
     assert all(doc for _, _, _, doc in keys)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("export.name=my model", "'export.name' must start with a letter or digit"),
+    ("export.default_max_new_tokens=2000", "'export.default_max_new_tokens' must be at most"),
+])
+def test_export_settings_are_checked_before_any_training(override, message):
+    with pytest.raises(InputError, match=message):
+        Config.resolve(overrides=[override])

@@ -100,8 +100,9 @@ def test_generation_longer_than_the_context_slides():
     assert output[32:] == uncached_greedy(model, history[-8:], 8)
 
 
-def test_each_row_decides_for_itself_whether_to_slide():
-    """A row that fits decodes in one go beside a row that slides; neither sees the other."""
+def test_a_row_that_fits_beside_a_sliding_row_is_unslid_and_independent():
+    """A row that fits gives the plain continuation beside a row that slides, and each row
+    gives what it gives alone."""
     model = gpt(context=16)
     decoder = Decoder(model)
     prompts = [PROMPTS[0], list(range(1, 13))]  # 3 + 10 <= 16 fits; 12 + 10 > 16 slides

@@ -161,3 +161,13 @@ def test_a_failed_export_leaves_no_version_behind(exported, tmp_path, monkeypatc
     with pytest.raises(OSError, match="No space left"):
         export_model(exported["model"], CHAR, str(tmp_path), "m")
     assert os.listdir(tmp_path / "m") == []
+
+
+def test_a_version_another_export_holds_is_skipped_or_refused(exported, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / ".1.lock").write_text("")  # another process is exporting version 1
+    assert export_model(exported["model"], CHAR, str(tmp_path), "m").endswith(
+        os.path.join("m", "2"))
+    with pytest.raises(InputError, match="being exported by another process"):
+        export_model(exported["model"], CHAR, str(tmp_path), "m", version=1)
+    assert sorted(os.listdir(tmp_path / "m")) == [".1.lock", "2"]

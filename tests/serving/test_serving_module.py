@@ -123,10 +123,11 @@ def test_a_byte_model_always_answers_valid_utf8():
 @pytest.mark.parametrize("build", [gpt, lstm], ids=["gpt", "lstm"])
 def test_score_is_the_evaluation_convention(build):
     """Log-likelihood = -loss x tokens of `evaluate_tokens` on start token + text (windows of
-    the context moved by context/2 for a GPT, one pass for an RNN)."""
+    the context moved by context/2 for a GPT; for an RNN the state carried across chunks of
+    256 tokens)."""
     model = build(CHAR)
     module = ServingModule(model, CHAR)
-    text_list = [SHAKESPEARE_LIKE[:70], "Speak."]
+    text_list = [SHAKESPEARE_LIKE[:70], "Speak.", (SHAKESPEARE_LIKE * 3)[:300]]  # > a chunk
     scored = module.score(tf.constant(text_list))
     for row, text in enumerate(text_list):
         tokens = np.array(module.start_ids + CHAR.encode(text).tolist(), np.int32)

@@ -6,7 +6,7 @@ import os
 from typing import Optional
 
 from tf_lm.config.data_config import DataConfig
-from tf_lm.config.export_config import ExportConfig
+from tf_lm.config.export_config import NAME_PATTERN, ExportConfig
 from tf_lm.config.fields import field_types, parse_value, section_from_dict, validate_section
 from tf_lm.config.model_config import ModelConfig
 from tf_lm.config.presets import DEFAULT_PRESET, PRESETS
@@ -68,6 +68,17 @@ class Config:
                 f"gpt model. Received: embedding_dim={model.embedding_dim}, "
                 f"hidden_dim={model.hidden_dim}"
             )
+        export = self.export
+        if not NAME_PATTERN.fullmatch(export.name):
+            raise InputError(
+                "Config key 'export.name' must start with a letter or digit and hold only "
+                f"letters, digits, '_', '-' and '.' (TF Serving's model names). Received: "
+                f"name={export.name!r}")
+        if export.default_max_new_tokens > export.max_new_tokens_limit:
+            raise InputError(
+                "Config key 'export.default_max_new_tokens' must be at most "
+                f"'export.max_new_tokens_limit'. Received: {export.default_max_new_tokens} > "
+                f"{export.max_new_tokens_limit}")
         embedding_dim = model.embedding_dim or model.hidden_dim
         if model.tie_embeddings and embedding_dim != model.hidden_dim:
             raise InputError(

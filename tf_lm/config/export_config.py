@@ -1,9 +1,14 @@
 """The `export` section: where and how the servable SavedModel is written."""
 
 import dataclasses
+import re
 from typing import Optional
 
 from tf_lm.config.fields import option
+
+
+# TF Serving reads the model name from URLs (/v1/models/NAME:predict) and folder names.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclasses.dataclass(frozen=True)

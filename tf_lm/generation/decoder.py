@@ -50,6 +50,18 @@ def _place(output, tokens, counts, offsets):
     return tf.where(valid, tf.gather(tokens, column, batch_dims=1), output)
 
 
+def _seen(prompts, padding, vocabulary_size):
+    """`(batch, vocab)` bool: the tokens of each row's prompt (a scatter: O(batch·vocab),
+    where a one-hot would be O(batch·prompt·vocab))."""
+    batch, width = tf.shape(prompts)[0], tf.shape(prompts)[1]
+    rows = tf.broadcast_to(tf.range(batch)[:, None], [batch, width])
+    columns = tf.where(padding, prompts, vocabulary_size)  # padding goes to a spare column
+    indices = tf.reshape(tf.stack([rows, columns], axis=-1), [-1, 2])
+    seen = tf.tensor_scatter_nd_update(tf.zeros([batch, vocabulary_size + 1], tf.bool),
+                                       indices, tf.ones([batch * width], tf.bool))
+    return seen[:, :vocabulary_size]
+
+
 def _ends_with_stop(tokens, counts, stop_ids):
     last = tf.gather(tokens, tf.maximum(counts - 1, 0), batch_dims=1)
     hit = tf.reduce_any(last[:, None] == tf.cast(stop_ids, tf.int32)[None, :], axis=-1)
@@ -191,8 +203,7 @@ class Decoder:
         logits, cache = model.call_with_cache(prompts, cache, tf.zeros([batch], tf.int32),
                                               padding_mask=recurrent_mask)
         logits = tf.gather(logits, lengths - 1, axis=1, batch_dims=1)  # (batch, vocab)
-        seen = tf.reduce_any(tf.one_hot(tf.where(padding, prompts, -1), self.vocabulary_size,
-                                        on_value=True, off_value=False), axis=1)
+        seen = _seen(prompts, padding, self.vocabulary_size)
         output = tf.zeros([batch, output_length], tf.int32)
         done = max_new <= 0
         num_tokens = tf.zeros([batch], tf.int32)

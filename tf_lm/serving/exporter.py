@@ -1,17 +1,15 @@
 """`tf-lm export`: a run's model as a versioned SavedModel that stock TF Serving loads."""
 
+import contextlib
 import json
 import os
-import re
 import shutil
 
-from tf_lm.config.export_config import ExportConfig
+from tf_lm.config.export_config import NAME_PATTERN, ExportConfig
 from tf_lm.errors import InputError
 from tf_lm.serving.models_config import model_versions
 
 METADATA_FILE = "tf_lm_export.json"
-# TF Serving reads the model name from URLs (/v1/models/NAME:predict) and folder names.
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def check_name(name):
@@ -65,41 +63,71 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
     from tf_lm.serving.warmup import WARMUP_FILE, write_warmup_requests
 
     export_config = export_config or ExportConfig()
-    final = version_directory(base, name, version)
-    model_dir = os.path.dirname(final)
-    os.makedirs(model_dir, exist_ok=True)
-    temporary = os.path.join(model_dir, f".tmp-{os.path.basename(final)}-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)  # a crashed export of this very process id
+    version_directory(base, name, version)  # refuse bad arguments before any work
     module = ServingModule(model, tokenizer, export_config.max_new_tokens_limit,
                            export_config.default_max_new_tokens, export_config.max_input_tokens)
-    try:
-        tf.saved_model.save(module, temporary, signatures=module.signatures())
-        bad = unservable_ops(saved_model_ops(temporary))
-        if bad:
-            raise InputError(f"The exported graph has ops TF Serving cannot run: {bad}")
-        extra = os.path.join(temporary, "assets.extra")
-        os.makedirs(extra, exist_ok=True)
-        write_warmup_requests(os.path.join(extra, WARMUP_FILE), module, name,
-                              _warmup_text(tokenizer, module.start_ids))
-        with open(os.path.join(extra, METADATA_FILE), "w", encoding="utf-8") as handle:
-            json.dump(_metadata(module, tokenizer, name, final, config), handle, indent=2)
-            handle.write("\n")
-        keras_dir = os.path.join(temporary, "keras")
-        os.makedirs(keras_dir)
-        model.save(os.path.join(keras_dir, "model.keras"))
-        tokenizer.save(os.path.join(keras_dir, "tokenizer"))
-        if os.path.exists(final):
-            raise InputError(f"{final} appeared while exporting; nothing was replaced.")
-        os.rename(temporary, final)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+    with _reserved_version(base, name, version) as final:
+        temporary = os.path.join(os.path.dirname(final), f".tmp-{os.path.basename(final)}")
+        shutil.rmtree(temporary, ignore_errors=True)  # left by a killed export; ours now
+        try:
+            tf.saved_model.save(module, temporary, signatures=module.signatures())
+            bad = unservable_ops(saved_model_ops(temporary))
+            if bad:
+                raise InputError(f"The exported graph has ops TF Serving cannot run: {bad}")
+            extra = os.path.join(temporary, "assets.extra")
+            os.makedirs(extra, exist_ok=True)
+            write_warmup_requests(os.path.join(extra, WARMUP_FILE), module, name,
+                                  _warmup_text(tokenizer, module.start_ids))
+            with open(os.path.join(extra, METADATA_FILE), "w", encoding="utf-8") as handle:
+                json.dump(_metadata(module, tokenizer, name, final, config), handle, indent=2)
+                handle.write("\n")
+            keras_dir = os.path.join(temporary, "keras")
+            os.makedirs(keras_dir)
+            model.save(os.path.join(keras_dir, "model.keras"))
+            tokenizer.save(os.path.join(keras_dir, "tokenizer"))
+            os.rename(temporary, final)  # `final` does not exist: the reservation holds it
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
     return final
+
+
+@contextlib.contextmanager
+def _reserved_version(base, name, version):
+    """Hold `base/name/VERSION` for this export: a `.VERSION.lock` file created with O_EXCL,
+    so two exports at once never pick the same version (the next free one is taken when
+    `version` is None) and a version is never replaced. Yields the version path."""
+    model_dir = os.path.join(base, name)
+    try:
+        os.makedirs(model_dir, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"Cannot create the export directory {model_dir}: {e.strerror}") \
+            from None
+    while True:
+        final = version_directory(base, name, version)
+        lock = os.path.join(model_dir, f".{os.path.basename(final)}.lock")
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            if version is not None:
+                raise InputError(f"Version {version} of '{name}' is being exported by another "
+                                 f"process ({lock} exists; remove it if none is running).") \
+                    from None
+            version = int(os.path.basename(final)) + 1  # taken: try the next one
+            continue
+        break
+    try:
+        if os.path.exists(final):  # appeared between the check and the lock
+            raise InputError(f"Version {os.path.basename(final)} of '{name}' already exists at "
+                             f"{final}; an export never replaces one.")
+        yield final
+    finally:
+        os.remove(lock)
 
 
 def export_run(run_dir, base=None, name=None, version=None):
     """Export the model of a run directory (see `export_model`); returns the version path.
 
-    `base` and `name` default to the run's `export` config.
+    `base`, `name` and `version` default to the run's `export` config.
     """
     from tf_lm.training.run_directory import RunDirectory
 
@@ -107,6 +135,7 @@ def export_run(run_dir, base=None, name=None, version=None):
     export_config = config.export
     base = base if base is not None else export_config.base
     name = name if name is not None else export_config.name
+    version = version if version is not None else export_config.version
     version_directory(base, name, version)  # refuse before the slow part
     return export_model(model, tokenizer, base, name, version, export_config, config)
 

@@ -161,17 +161,19 @@ class ServingModule(tf.Module):
         start = tf.RaggedTensor.from_tensor(
             tf.tile(tf.constant([self.start_ids], tf.int32), [tf.shape(prompts)[0], 1]))
         ids = _ragged_where(empty, start, ids)
-        self._check_length("prompts", ids)
-        return ids
+        return self._checked_length("prompts", ids)
 
-    def _check_length(self, name, ids):
+    def _checked_length(self, name, ids):
+        """`ids`, available only once every row is known to be at most `max_input_tokens`
+        long (nothing of the size of a long input is allocated before the check)."""
         lengths = ids.row_lengths()
         check = tf.debugging.Assert(
             tf.reduce_all(lengths <= self.max_input_tokens),
             [f"{name} may have at most {self.max_input_tokens} tokens each. Received tokens "
              "per row:", lengths], summarize=16)
         with tf.control_dependencies([check]):
-            return tf.identity(lengths)
+            return tf.RaggedTensor.from_row_splits(tf.identity(ids.flat_values),
+                                                   tf.identity(ids.row_splits))
 
     def _continuation_text(self, prompt_ids, new_ids):
         """The text of `new_ids` as it continues the prompt (word tokenizers put the space
@@ -193,13 +195,13 @@ class ServingModule(tf.Module):
 
     def _score(self, texts):
         texts = _check_utf8("texts", texts)
-        ids = tf.cast(self.tokenizer.tokenize(texts), tf.int32)
+        ids = self._checked_length("texts", tf.cast(self.tokenizer.tokenize(texts), tf.int32))
         num_tokens = tf.cast(ids.row_lengths(), tf.int32)
         check = tf.debugging.Assert(
             tf.reduce_all(num_tokens > 0),
             ["texts must not be empty (no tokens to score). Empty rows:",
              tf.where(num_tokens == 0)], summarize=16)
-        with tf.control_dependencies([check, self._check_length("texts", ids)]):
+        with tf.control_dependencies([check]):
             batch = tf.shape(texts)[0]
         start = tf.RaggedTensor.from_tensor(
             tf.tile(tf.constant([self.start_ids], tf.int32), [batch, 1]))
@@ -218,9 +220,10 @@ class ServingModule(tf.Module):
         Windows as `tf_lm.evaluation.perplexity`: start k·stride (the last one moved back to
         end at the text's end), each scoring the targets the previous windows did not.
         """
+        if self.context is None:
+            return self._carried_log_likelihood(tokens, lengths)
         batch, width = tf.shape(tokens)[0], tf.shape(tokens)[1]
-        context = self.context if self.context is not None else width - 1
-        context = tf.maximum(tf.minimum(context, width - 1), 1)
+        context = tf.maximum(tf.minimum(self.context, width - 1), 1)
         stride = tf.maximum(context // 2, 1)
         last = lengths - 1  # the last target of each row
 
@@ -243,6 +246,33 @@ class ServingModule(tf.Module):
 
         _, _, total = tf.while_loop(condition, body, (tf.constant(0), tf.zeros([batch], tf.int32),
                                                       tf.zeros([batch], tf.float32)))
+        return total
+
+    def _carried_log_likelihood(self, tokens, lengths, chunk=256):
+        """The same sum for a model without a context (RNN, sinusoidal GPT): chunks of
+        `chunk` tokens through `call_with_cache`, the state or KV cache carried, so memory
+        grows with the chunk, not with the text (logits are `(batch, chunk, vocab)`)."""
+        batch, width = tf.shape(tokens)[0], tf.shape(tokens)[1]
+        inputs_width = width - 1  # inputs 0 .. n-2 predict targets 1 .. n-1
+        cache = self.model.initial_cache(batch, inputs_width)
+        last = lengths - 1
+
+        def condition(start, cache, total):
+            return start < inputs_width
+
+        def body(start, cache, total):
+            size = tf.minimum(chunk, inputs_width - start)
+            positions = start + tf.range(size)
+            inputs = tf.gather(tokens, positions, axis=1)
+            targets = tf.gather(tokens, positions + 1, axis=1)
+            logits, cache = self.model.call_with_cache(inputs, cache, start)
+            log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+            picked = tf.gather(log_probs, targets, batch_dims=2)  # (batch, size)
+            scored = (positions + 1)[None, :] <= last[:, None]
+            return start + size, cache, total + tf.reduce_sum(tf.where(scored, picked, 0.0), 1)
+
+        _, _, total = tf.while_loop(
+            condition, body, (tf.constant(0), cache, tf.zeros([batch], tf.float32)))
         return total
 
     # next_token_logits ----------------------------------------------------------------------
