@@ -118,6 +118,8 @@ def test_a_byte_model_always_answers_valid_utf8():
         3.0), max_new_tokens=tf.constant(24), seed=tf.range(8))
     for text in served["text"].numpy():
         text.decode("utf-8")  # raises on invalid UTF-8
+    alone = module.serving_default(tf.constant([""]), max_new_tokens=tf.constant(5))
+    assert texts(alone) == [TextGenerator(module.model, tokenizer).generate("", 5)]
 
 
 @pytest.mark.parametrize("build", [gpt, lstm], ids=["gpt", "lstm"])

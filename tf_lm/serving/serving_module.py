@@ -153,7 +153,9 @@ class ServingModule(tf.Module):
         ids = tf.cast(self.tokenizer.tokenize(prompts), tf.int32)
         end = self.tokenizer.end_token_id
         if end is not None:  # a prompt is continued, not ended (WikiText mode adds <eos>)
-            last = tf.gather(ids.flat_values, tf.maximum(ids.row_limits() - 1, 0))
+            padded = tf.concat([ids.flat_values, [-1]], axis=0)  # an empty row reads -1
+            last = tf.gather(padded, tf.where(ids.row_lengths() > 0, ids.row_limits() - 1,
+                                              tf.size(ids.flat_values, tf.int64)))
             ended = ((ids.row_lengths() > 0) & (last == end)
                      & ~tf.strings.regex_full_match(prompts, "(?s).*\n"))
             ids = tf.ragged.boolean_mask(ids, ~(ended[:, None] & _is_last(ids)))
