@@ -6,7 +6,7 @@ import os
 import sys
 
 import tf_lm
-from tf_lm.cli import data_inspect, evaluate, export, generate, train
+from tf_lm.cli import bench, data_inspect, evaluate, export, generate, train
 from tf_lm.errors import InputError, TrainingError
 
 DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
@@ -33,6 +33,7 @@ def build_parser():
     generate.add_parser(commands)
     evaluate.add_parser(commands)
     export.add_parser(commands)
+    bench.add_parser(commands)
     return parser
 
 

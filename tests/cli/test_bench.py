@@ -1,0 +1,38 @@
+import json
+
+import pytest
+
+from tf_lm.cli.main import main
+
+TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
+        "--data.block_size=16", "--train.batch_size=4", "--train.jit_compile=false",
+        "--json", "--repeats=1", "--steps=3", "--new-tokens=6", "--batches=1,2"]
+KEYS = {
+    "train": {"tf_lm_tokens_per_s", "keras_hub_tokens_per_s", "ratio", "mfu", "peak_flops",
+              "peak_rss_mb"},
+    "generate": {"batch", "tf_lm_tokens_per_s", "keras_hub_tokens_per_s", "ratio",
+                 "uncached_tokens_per_s"},
+    "export": {"batch", "exported_ms", "python_ms", "ratio"},
+    "data": {"data_tokens_per_s", "train_tokens_per_s", "ratio"},
+}
+
+
+@pytest.mark.parametrize("what", sorted(KEYS))
+def test_each_benchmark_runs_and_reports_its_documented_keys(capsys, what):
+    assert main(["bench", what, *TINY]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == (2 if what in ("generate", "export") else 1)
+    for line in lines:
+        assert KEYS[what] <= set(line) and line["benchmark"] == what
+        assert all(line[k] > 0 for k in KEYS[what])
+    if what in ("generate", "export"):
+        assert [line["batch"] for line in lines] == [1, 2]
+
+
+def test_bad_arguments_are_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "generate", "--batches", "1,x"])
+    assert exit_info.value.code == 2
+    assert "--batches must be integers" in capsys.readouterr().err
+    assert main(["bench", "train", "--model.architecture=lstm"]) == 2
+    assert "needs a gpt model" in capsys.readouterr().err

@@ -1,0 +1,86 @@
+"""`tf-lm bench`: measure tf_lm against its peers, side by side in one process."""
+
+import json
+
+from tf_lm.cli.config_args import add_config_arguments, resolve_config, split_overrides
+
+DESCRIPTION = """Benchmarks, each after a warm-up (compile time reported apart), the median of
+--repeats repetitions, every comparison in this one process:
+  train     tokens/s of fit, tf_lm against keras-hub's GPT2Backbone of the same
+            configuration; MFU against this machine's float32 matmul peak; peak memory
+  generate  greedy new tokens/s at each batch size, against keras-hub's
+            GPT2CausalLM.generate and against tf_lm's own uncached decoding
+  export    latency of the exported serving_default loaded as TF Serving loads it (TF1
+            Session, no XLA) against the in-Python compiled path
+  data      tokens/s of the input pipeline alone, against the training rate
+The model and data come from --preset/--config/overrides (default: nanogpt-cpu on Tiny
+Shakespeare). --json prints one JSON object per line."""
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("bench", help="benchmarks against keras-hub and the machine",
+                                   description=DESCRIPTION)
+    parser.add_argument("what", choices=("train", "generate", "export", "data"))
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--repeats", type=int, default=3, metavar="R",
+                        help="timed repetitions after the warm-up (default 3)")
+    parser.add_argument("--steps", type=int, default=50, metavar="N",
+                        help="train/data: steps per timed epoch (default 50)")
+    parser.add_argument("--new-tokens", type=int, default=255, metavar="N",
+                        help="generate/export: new tokens per prompt (default 255)")
+    parser.add_argument("--batches", default="1,8", metavar="B,B",
+                        help="generate/export: batch sizes (default 1,8)")
+    add_config_arguments(parser)
+    parser.set_defaults(run=run, parser=parser)
+    return parser
+
+
+def _positive(parser, name, value):
+    if value < 1:
+        parser.error(f"{name} must be >= 1. Received: {value}")
+    return value
+
+
+def run(args, extra):
+    config = resolve_config(args, split_overrides(args.parser, extra))
+    _positive(args.parser, "--repeats", args.repeats)
+    _positive(args.parser, "--steps", args.steps)
+    _positive(args.parser, "--new-tokens", args.new_tokens)
+    try:
+        batches = tuple(_positive(args.parser, "--batches", int(b))
+                        for b in args.batches.split(","))
+    except ValueError:
+        args.parser.error(f"--batches must be integers separated by commas. Received: "
+                          f"{args.batches!r}")
+    from tf_lm.benchmarks.workload import Workload
+
+    workload = Workload.from_config(config)
+    if args.what == "train":
+        from tf_lm.benchmarks.train_benchmark import bench_train
+
+        results = [bench_train(workload, args.steps, args.repeats)]
+    elif args.what == "generate":
+        from tf_lm.benchmarks.generate_benchmark import bench_generate
+
+        results = bench_generate(workload, args.new_tokens, batches, repeats=args.repeats)
+    elif args.what == "export":
+        from tf_lm.benchmarks.export_benchmark import bench_export
+
+        results = bench_export(workload, args.new_tokens, batches, args.repeats)
+    else:
+        from tf_lm.benchmarks.data_benchmark import bench_data
+
+        results = [bench_data(workload, train_steps=args.steps, repeats=args.repeats)]
+    for result in results:
+        result = {"benchmark": args.what, "preset": config.preset, **result}
+        print(json.dumps(result) if args.json else _line(result))
+    return 0
+
+
+def _line(result):
+    parts = []
+    for key, value in result.items():
+        if isinstance(value, float):
+            value = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
