@@ -3,26 +3,8 @@ import shutil
 
 import pytest
 
-from tests.cli.test_train import TINY
+from tests.cli.conftest import run_cli as _run
 from tf_lm.cli.main import main
-
-
-def _run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from tests.conftest import SHAKESPEARE_LIKE
-
-    root = tmp_path_factory.mktemp("cli_export")
-    corpus = root / "corpus.txt"
-    corpus.write_text(SHAKESPEARE_LIKE * 12, encoding="utf-8")
-    assert main(["train", "--run-dir", str(root / "run"), f"--data.corpus={corpus}",
-                 *TINY]) == 0
-    return root / "run"
 
 
 def test_export_writes_the_next_version_and_never_replaces_one(capsys, run_dir, tmp_path):

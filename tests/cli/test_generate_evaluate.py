@@ -2,30 +2,7 @@ import json
 
 import pytest
 
-from tf_lm.cli.main import main
-
-TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
-        "--data.block_size=16", "--train.batch_size=4", "--train.steps=4",
-        "--train.eval_interval=2", "--train.checkpoint_interval=2", "--train.eval_steps=1",
-        "--train.warmup_steps=1", "--train.sample_tokens=0", "--train.jit_compile=false",
-        "--quiet"]
-
-
-def _run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from tests.conftest import SHAKESPEARE_LIKE
-
-    root = tmp_path_factory.mktemp("cli")
-    corpus = root / "corpus.txt"
-    corpus.write_text(SHAKESPEARE_LIKE * 12, encoding="utf-8")
-    assert main(["train", "--run-dir", str(root / "run"), f"--data.corpus={corpus}", *TINY]) == 0
-    return root / "run"
+from tests.cli.conftest import run_cli as _run
 
 
 def test_generate_streams_the_prompt_and_continuation(capsys, run_dir):

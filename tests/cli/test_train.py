@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from tests.cli.conftest import run_cli as _run
 from tf_lm.cli.main import main
 
 TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
@@ -9,12 +10,6 @@ TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
         "--train.eval_interval=2", "--train.checkpoint_interval=2", "--train.eval_steps=1",
         "--train.warmup_steps=1", "--train.sample_tokens=20", "--train.jit_compile=false",
         "--quiet", "--no-export"]
-
-
-def _run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_train_prints_validation_sample_run_directory_and_export(capsys, text_file, tmp_path):

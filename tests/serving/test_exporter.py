@@ -44,6 +44,11 @@ def test_the_version_folder_holds_what_tf_serving_and_keras_users_need(exported)
     metadata = json.load(open(os.path.join(path, "assets.extra", "tf_lm_export.json")))
     assert metadata["defaults"]["max_new_tokens"] == 20
     assert metadata["limits"]["max_new_tokens"] == 40 and metadata["context"] == 16
+    assert metadata["signatures"]["serving_default"]["inputs"]["prompts"] == "string (None,)"
+    assert metadata["signatures"]["serving_default"]["inputs"]["top_p"] == "float32 <unknown>"
+    assert metadata["signatures"]["score"]["outputs"] == {
+        "log_likelihood": "float32 (None,)", "num_tokens": "int32 (None,)",
+        "perplexity": "float32 (None,)"}
 
 
 def test_signature_defs_are_the_documented_contract(exported):

@@ -156,19 +156,7 @@ def _metadata(module, tokenizer, name, path, config):
         "tf_lm_version": tf_lm.__version__,
         "name": name,
         "version": int(os.path.basename(path)),
-        "signatures": {
-            "serving_default": {
-                "inputs": {"prompts": "DT_STRING [batch]", "max_new_tokens": "DT_INT32",
-                           "temperature": "DT_FLOAT", "top_k": "DT_INT32", "top_p": "DT_FLOAT",
-                           "repetition_penalty": "DT_FLOAT", "seed": "DT_INT32"},
-                "outputs": {"text": "DT_STRING [batch]", "num_tokens": "DT_INT32 [batch]"}},
-            "score": {"inputs": {"texts": "DT_STRING [batch]"},
-                      "outputs": {"log_likelihood": "DT_FLOAT [batch]",
-                                  "num_tokens": "DT_INT32 [batch]",
-                                  "perplexity": "DT_FLOAT [batch]"}},
-            "next_token_logits": {"inputs": {"token_ids": "DT_INT32 [batch, seq]"},
-                                  "outputs": {"logits": "DT_FLOAT [batch, vocabulary]"}},
-        },
+        "signatures": _signature_summary(module),
         "defaults": module.defaults,
         "limits": {"max_new_tokens": module.max_new_tokens_limit,
                    "max_input_tokens": module.max_input_tokens},
@@ -179,3 +167,20 @@ def _metadata(module, tokenizer, name, path, config):
         "tokenizer": tokenizer.kind,
         "config": config.to_dict() if config is not None else None,
     }
+
+
+def _signature_summary(module):
+    """{signature: {"inputs": {name: "dtype shape"}, "outputs": {...}}}, read from the traced
+    functions (the SignatureDefs the server reads)."""
+    def describe(spec):
+        return f"{spec.dtype.name} {spec.shape}"
+
+    summary = {}
+    for key, function in module.signatures().items():
+        concrete = function.get_concrete_function()
+        args, kwargs = concrete.structured_input_signature
+        summary[key] = {
+            "inputs": {spec.name: describe(spec) for spec in list(args) + list(kwargs.values())},
+            "outputs": {name: describe(tensor)
+                        for name, tensor in concrete.structured_outputs.items()}}
+    return summary
