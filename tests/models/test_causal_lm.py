@@ -61,6 +61,16 @@ def test_cached_logits_equal_the_full_pass(make):
 
 
 @pytest.mark.parametrize("make", [gpt, lstm], ids=["gpt", "lstm"])
+def test_a_reordered_cache_continues_the_chosen_rows(make):
+    model = CausalLM(make(), tie_embeddings=make is gpt)
+    _, cache = model.call_with_cache(IDS[:, :3], model.initial_cache(2, 8), 0)
+    rows = np.array([1, 1, 0], "int32")
+    logits, _ = model.call_with_cache(IDS[rows, 3:4], model.reorder_cache(cache, rows), 3)
+    full = np.asarray(model(IDS[rows, :4]))
+    np.testing.assert_allclose(np.asarray(logits)[:, 0], full[:, 3], atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [gpt, lstm], ids=["gpt", "lstm"])
 def test_decoding_step_traces_without_xla_ops_and_matches_under_jit(make):
     model = CausalLM(make(), tie_embeddings=make is gpt)
     cache = model.initial_cache(2, 8)
@@ -69,8 +79,8 @@ def test_decoding_step_traces_without_xla_ops_and_matches_under_jit(make):
         return model.call_with_cache(token_ids, cache, index)
 
     plain = tf.function(step)
-    spec = (tf.TensorSpec((None, 1), tf.int32), tf.TensorSpec(cache.shape, tf.float32),
-            tf.TensorSpec((), tf.int32))
+    cache_spec = tf.nest.map_structure(lambda part: tf.TensorSpec(part.shape, tf.float32), cache)
+    spec = (tf.TensorSpec((None, 1), tf.int32), cache_spec, tf.TensorSpec((), tf.int32))
     graph = plain.get_concrete_function(*spec).graph
     ops = {op.type for op in graph.get_operations()}
     for function in graph.as_graph_def().library.function:

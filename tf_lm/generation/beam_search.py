@@ -48,7 +48,7 @@ def _beam_function(model, prompt_length, output_length, num_beams, jit_compile):
             tokens = tf.gather(tokens, parent)
             finished = tf.gather(finished, parent)
             lengths = tf.gather(lengths, parent)
-            cache = tf.gather(cache, parent)
+            cache = model.reorder_cache(cache, parent)
             token = tf.where(finished, 0, token)
             tokens = tf.where(tf.range(output_length)[None, :] == step, token[:, None], tokens)
             lengths = lengths + tf.cast(tf.logical_not(finished), tf.int32)

@@ -69,7 +69,7 @@ def next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty, row
     every tied token.
     """
     logits = tf.cast(logits, tf.float32)
-    batch, vocabulary_size = tf.shape(logits)[0], tf.shape(logits)[1]
+    batch = tf.shape(logits)[0]
 
     def per_row(value, dtype):  # a scalar or (batch,) -> (batch,)
         return tf.broadcast_to(tf.reshape(tf.cast(value, dtype), [-1]), [batch])
@@ -78,19 +78,31 @@ def next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty, row
     logits = penalize_repetition(logits, seen, penalty)
     greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
     temperature = per_row(temperature, tf.float32)
+    sampling = temperature > 0
+
+    def sample():
+        return tf.where(sampling, _sample(logits, temperature, per_row(top_k, tf.int32),
+                                          per_row(top_p, tf.float32), row_seeds, step),
+                        greedy)
+
+    # A batch of greedy rows skips the sort and the noise: in the exported graph, which runs op
+    # by op, they would cost more than the model's step.
+    return tf.cond(tf.reduce_any(sampling), sample, lambda: greedy)
+
+
+def _sample(logits, temperature, top_k, top_p, row_seeds, step):
+    """Gumbel-max sampling from softmax(logits / T) restricted to the top-k / top-p tokens."""
+    vocabulary_size = tf.shape(logits)[1]
     scaled = logits / tf.maximum(temperature, 1e-6)[:, None]
     ordered = tf.sort(scaled, axis=-1, direction="DESCENDING")  # (batch, vocab)
-    top_k = per_row(top_k, tf.int32)
     k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary_size), vocabulary_size)
     kth = tf.gather(ordered, k - 1, axis=1, batch_dims=1)  # (batch,)
     probabilities = tf.nn.softmax(ordered, axis=-1)
     before = tf.cumsum(probabilities, axis=-1, exclusive=True)  # mass of more likely tokens
-    kept = tf.reduce_sum(tf.cast(before < per_row(top_p, tf.float32)[:, None], tf.int32),
-                         axis=-1)
+    kept = tf.reduce_sum(tf.cast(before < top_p[:, None], tf.int32), axis=-1)
     pth = tf.gather(ordered, tf.maximum(kept, 1) - 1, axis=1, batch_dims=1)
     threshold = tf.maximum(kth, pth)[:, None]
     masked = tf.where(scaled >= threshold, scaled, tf.fill(tf.shape(scaled), float("-inf")))
     noise = uniform_noise(row_seeds, step, vocabulary_size)
     gumbel = tf.cast(-tf.math.log(-tf.math.log(noise)), tf.float32)
-    sampled = tf.argmax(masked + gumbel, axis=-1, output_type=tf.int32)
-    return tf.where(temperature > 0, sampled, greedy)
+    return tf.argmax(masked + gumbel, axis=-1, output_type=tf.int32)

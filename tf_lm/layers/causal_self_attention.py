@@ -7,23 +7,26 @@ from keras import ops
 
 from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
                                        output_spec, serializable, static_int)
+from tf_lm.layers.tokenwise import tokenwise
 
 
 def write_cache(cache, update, index):
     """`cache` with `update` written at sequence positions `index ... index+seq-1`.
 
-    cache: `(batch, max_length, heads, head_dim)`, update: `(batch, seq, heads, head_dim)`,
-    index: a scalar, or one index per row `(batch,)` (prompts of different lengths).
-    A scatter (`TensorScatterUpdate`), not `ops.slice_update`: on TensorFlow the latter lowers
-    to `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF Serving. A scatter
-    runs everywhere and XLA compiles it to the same in-place update.
+    cache: `(2, batch, heads, max_length, head_dim)` (keys, values), update: `(2, batch, heads,
+    seq, head_dim)`, index: a scalar, or one index per row `(batch,)` (prompts of different
+    lengths). A scatter (`TensorScatterUpdate`), not `ops.slice_update`: on TensorFlow the
+    latter lowers to `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF
+    Serving. A scatter runs everywhere and XLA compiles it to the same in-place update.
     """
-    shape = ops.shape(update)
-    batch, length = shape[0], shape[1]
-    rows = ops.broadcast_to(ops.arange(batch, dtype="int32")[:, None], (batch, length))
-    columns = ops.arange(length, dtype="int32")[None, :] + _per_row(index)  # (batch or 1, seq)
-    columns = ops.broadcast_to(columns, (batch, length))
-    indices = ops.stack([rows, columns], axis=-1)  # (batch, seq, 2)
+    _, batch, heads, length = ops.shape(update)[:4]
+    positions = ops.arange(length, dtype="int32")[None, :] + _per_row(index)  # (b or 1, seq)
+    shape = (2, batch, heads, length)
+    indices = ops.stack([  # (2, batch, heads, seq, 4): keys/values, row, head, position
+        ops.broadcast_to(ops.arange(2, dtype="int32")[:, None, None, None], shape),
+        ops.broadcast_to(ops.arange(batch, dtype="int32")[None, :, None, None], shape),
+        ops.broadcast_to(ops.arange(heads, dtype="int32")[None, None, :, None], shape),
+        ops.broadcast_to(positions[None, :, None, :], shape)], axis=-1)
     return ops.scatter_update(cache, indices, ops.cast(update, cache.dtype))
 
 
@@ -40,10 +43,13 @@ class CausalSelfAttention(keras.layers.Layer):
     One dense layer projects the input to queries, keys and values at once (nanoGPT's
     `c_attn`), another projects the concatenated heads back (`c_proj`).
 
-    Decoding uses a preallocated cache `(batch, 2, max_length, heads, head_dim)` (keys, values)
+    Decoding uses a preallocated cache `(2, batch, heads, max_length, head_dim)` (keys, values)
     so every step has the same shapes: new keys and values are written at `cache_index`, the
     queries attend to all `max_length` slots, and the causal mask (key position ≤ query
-    position, counted from `cache_index`) hides the slots not written yet.
+    position, counted from `cache_index`) hides the slots not written yet. The layout is the
+    one the products want: `cache[0]` and `cache[1]` are views, not copies, and Q Kᵀ and
+    weights · V are batched matmuls over the cache as it lies, so no step transposes or copies
+    it (at decoding sizes, moving the cache costs more than the arithmetic).
 
     Args:
         num_heads: attention heads; the input width must be divisible by it.
@@ -58,7 +64,7 @@ class CausalSelfAttention(keras.layers.Layer):
         inputs: `(batch, seq, hidden)`.
         padding_mask: optional `(batch, key_length)`, true/1 for real tokens; key_length is
             `seq`, or `max_length` with a cache.
-        cache: optional `(batch, 2, max_length, heads, head_dim)`.
+        cache: optional `(2, batch, heads, max_length, head_dim)`: keys, values.
         cache_index: position of `inputs[:, 0]` in the cache: a scalar, or `(batch,)` for
             rows at different positions (prompts of different lengths); may be a tensor.
         training: enables dropout.
@@ -103,42 +109,47 @@ class CausalSelfAttention(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, padding_mask=None, cache=None, cache_index=0, training=None):
-        shape = ops.shape(inputs)
-        batch, length = shape[0], shape[1]
-        qkv = self.qkv_dense(inputs)  # (batch, seq, 3 * hidden)
-        qkv = ops.reshape(qkv, (batch, length, 3, self.num_heads, self.head_dim))
-        query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]  # (batch, seq, heads, hd)
+        length = ops.shape(inputs)[1]
+        heads, head_dim = self.num_heads, self.head_dim
+        qkv = tokenwise(self.qkv_dense, inputs)  # (batch, seq, 3 * hidden)
+        qkv = ops.reshape(qkv, (-1, length, 3, heads, head_dim))
+        qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, seq, head_dim)
         # Scale before the product (as keras-hub does): Q Kᵀ itself may overflow float16.
-        query = query * ops.cast(1.0 / math.sqrt(self.head_dim), query.dtype)
+        query = qkv[0] * ops.cast(1.0 / math.sqrt(head_dim), qkv.dtype)  # (b, heads, seq, hd)
+        keys_values = qkv[1:]  # (2, batch, heads, seq, head_dim)
         query_positions = ops.arange(length, dtype="int32")[None, :]  # (1, seq)
         if cache is not None:
             self._check_cache_index(inputs, cache, cache_index)
-            key = write_cache(cache[:, 0], key, cache_index)  # (batch, max_len, heads, hd)
-            value = write_cache(cache[:, 1], value, cache_index)
-            cache = ops.stack([key, value], axis=1)  # (batch, 2, max_len, heads, hd)
+            cache = write_cache(cache, keys_values, cache_index)  # (2, b, heads, max_len, hd)
+            keys_values = cache
             query_positions = query_positions + _per_row(cache_index)  # (batch or 1, seq)
-        key_positions = ops.arange(ops.shape(key)[1], dtype="int32")
+        key, value = keys_values[0], keys_values[1]  # (batch, heads, key_len, head_dim)
+        key_positions = ops.arange(ops.shape(key)[2], dtype="int32")
         mask = key_positions[None, None, :] <= query_positions[:, :, None]  # (b|1, seq, keys)
         mask = mask[:, None, :, :]  # (batch or 1, 1, seq, key_len)
         if padding_mask is not None:
             self._check_padding_mask(padding_mask, key)
             mask = ops.logical_and(mask, ops.cast(padding_mask, "bool")[:, None, None, :])
 
-        scores = ops.einsum("bqhd,bkhd->bhqk", query, key)  # (batch, heads, seq, key_len)
+        scores = ops.matmul(query, ops.swapaxes(key, -1, -2))  # (batch, heads, seq, key_len)
         scores = ops.cast(scores, "float32")
         scores = ops.where(mask, scores, -1e9)  # float32: -1e9 would overflow float16
-        scores = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))  # softmax, spelled out
-        weights = ops.cast(scores / ops.sum(scores, axis=-1, keepdims=True), self.compute_dtype)
+        if scores.shape[-1] == 1:  # one key: its weight is 1 (and ops.softmax would warn)
+            weights = ops.ones_like(scores)
+        else:
+            weights = ops.softmax(scores, axis=-1)
+        weights = ops.cast(weights, self.compute_dtype)
         weights = self.weights_dropout(weights, training=training)
-        outputs = ops.einsum("bhqk,bkhd->bqhd", weights, value)  # (batch, seq, heads, hd)
-        outputs = ops.reshape(outputs, (batch, length, self.hidden_dim))
-        outputs = self.output_dropout(self.output_dense(outputs), training=training)
+        outputs = ops.matmul(weights, value)  # (batch, heads, seq, head_dim)
+        outputs = ops.reshape(ops.transpose(outputs, (0, 2, 1, 3)), (-1, length, self.hidden_dim))
+        outputs = tokenwise(self.output_dense, outputs)  # (batch, seq, hidden)
+        outputs = self.output_dropout(outputs, training=training)
         return outputs if cache is None else (outputs, cache)
 
     def _check_cache_index(self, inputs, cache, cache_index):
         """A static index past the cache is refused here; a tensor index is the decoding
         loop's to bound (XLA would silently drop the write)."""
-        length, max_length, index = inputs.shape[1], cache.shape[2], static_int(cache_index)
+        length, max_length, index = inputs.shape[1], cache.shape[3], static_int(cache_index)
         if index is not None and isinstance(length, int) and isinstance(max_length, int) \
                 and not 0 <= index <= max_length - length:
             raise ValueError(
@@ -146,12 +157,13 @@ class CausalSelfAttention(keras.layers.Layer):
                 f"{max_length}. Received: cache_index={index}, sequence length={length}")
 
     def _check_padding_mask(self, padding_mask, key):
-        mask_shape, key_shape = tuple(padding_mask.shape), tuple(key.shape)
+        mask_shape = tuple(padding_mask.shape)
+        key_shape = (key.shape[0], key.shape[2])  # (batch, key_length)
         if len(mask_shape) != 2 or any(
                 m is not None and k is not None and m != k
-                for m, k in zip(mask_shape, key_shape[:2])):
+                for m, k in zip(mask_shape, key_shape)):
             raise ValueError(
-                f"`padding_mask` must have shape (batch, key_length) = {key_shape[:2]} "
+                f"`padding_mask` must have shape (batch, key_length) = {key_shape} "
                 f"(key_length is the sequence length, or the cache length when decoding). "
                 f"Received: padding_mask.shape={mask_shape}")
 

@@ -5,6 +5,7 @@ from keras import ops
 
 from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
                                        serializable)
+from tf_lm.layers.tokenwise import tokenwise
 
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
 
@@ -62,12 +63,15 @@ class FeedForward(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, training=None):
-        x = self.intermediate_dense(inputs)  # (..., intermediate)
+        return self.output_dropout(tokenwise(self._network, inputs), training=training)
+
+    def _network(self, x):
+        x = self.intermediate_dense(x)  # (tokens, intermediate)
         if self.activation == "relu":
             x = ops.relu(x)
         else:
             x = ops.gelu(x, approximate=self.activation == "gelu_tanh")
-        return self.output_dropout(self.output_dense(x), training=training)
+        return self.output_dense(x)  # (tokens, hidden)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -36,8 +36,10 @@ def static_int(value):
 
 
 def output_spec(layer, shape, cache=None):
-    """The symbolic output of a layer that returns `(outputs, cache)` when given a cache."""
+    """The symbolic output of a layer that returns `(outputs, cache)` when given a cache (a
+    tensor, or a nested tuple of them)."""
     outputs = keras.KerasTensor(shape, dtype=layer.compute_dtype)
     if cache is None:
         return outputs
-    return outputs, keras.KerasTensor(cache.shape, dtype=cache.dtype)
+    return outputs, keras.tree.map_structure(
+        lambda part: keras.KerasTensor(part.shape, dtype=part.dtype), cache)

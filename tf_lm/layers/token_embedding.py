@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from tf_lm.layers.serializable import check_positive_int, clone_initializer, serializable
+from tf_lm.layers.tokenwise import tokenwise
 from tf_lm.layers.word_vectors import read_word_vectors
 
 
@@ -55,8 +56,9 @@ class TokenEmbedding(keras.layers.Layer):
 
     def call(self, inputs, reverse=False):
         if reverse:
-            # (batch, seq, dim) · (dim, vocab) -> (batch, seq, vocab)
-            return ops.matmul(inputs, ops.transpose(ops.cast(self.embeddings, self.compute_dtype)))
+            table = ops.cast(self.embeddings, self.compute_dtype)
+            # (tokens, dim) · (dim, vocab) -> (tokens, vocab), tokens = batch · seq
+            return tokenwise(lambda x: ops.matmul(x, ops.transpose(table)), inputs)
         outputs = ops.take(self.embeddings, ops.cast(inputs, "int32"), axis=0)
         outputs = ops.cast(outputs, self.compute_dtype)
         if self.scale:

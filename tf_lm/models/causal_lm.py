@@ -18,14 +18,15 @@ class CausalLM(keras.Model):
     `compile()` defaults: Adam, sparse categorical cross-entropy on the outputs (from logits
     unless the head is a softmax) and keras-hub's `Perplexity` metric = exp(mean cross-entropy).
 
-    Decoding entry points, shared by both backbone families: `initial_cache(batch, max_length)`
-    and `call_with_cache(token_ids, cache, cache_index)`. For a GPT the cache holds keys and
-    values of every layer; for an RNN it holds the recurrent states.
+    Decoding entry points, shared by both backbone families: `initial_cache(batch, max_length)`,
+    `call_with_cache(token_ids, cache, cache_index)` and `reorder_cache(cache, rows)`. For a
+    GPT the cache holds keys and values of every layer; for an RNN it holds the recurrent
+    states.
 
     Args:
         backbone: a `GPTBackbone` or `RecurrentBackbone` (anything with `token_embedding`,
-            `hidden_dim`, `embedding_dim`, `vocabulary_size`, `initial_cache` and a `call`
-            taking `cache`/`cache_index`).
+            `hidden_dim`, `embedding_dim`, `vocabulary_size`, `initial_cache`,
+            `reorder_cache` and a `call` taking `cache`/`cache_index`).
         tie_embeddings: reuse the token embedding as the output projection; needs
             `embedding_dim == hidden_dim`.
         head_activation: `None` (logits) or `"softmax"` (probabilities).
@@ -104,6 +105,10 @@ class CausalLM(keras.Model):
         """The empty decoding cache for `batch_size` sequences of up to `max_length` tokens."""
         self._build_if_needed()
         return self.backbone.initial_cache(batch_size, max_length)
+
+    def reorder_cache(self, cache, rows):
+        """The cache of the sequences `rows` (indices into the batch), in that order."""
+        return self.backbone.reorder_cache(cache, rows)
 
     def call_with_cache(self, token_ids, cache, cache_index=0, padding_mask=None):
         """Logits of `token_ids` at positions `cache_index...`, continuing from `cache`.

@@ -40,8 +40,8 @@ class GPTBackbone(keras.Model):
     Call arguments:
         token_ids: `(batch, seq)` integers.
         padding_mask: optional `(batch, key_length)`; see `CausalSelfAttention`.
-        cache: optional `(batch, num_layers, 2, max_length, heads, head_dim)` from
-            `initial_cache`.
+        cache: optional, from `initial_cache`: a tuple of one `(2, batch, heads, max_length,
+            head_dim)` cache per layer.
         cache_index: position of `token_ids[:, 0]` (scalar, may be a tensor).
         training: enables dropout.
 
@@ -128,17 +128,19 @@ class GPTBackbone(keras.Model):
             if cache is None:
                 x = block(x, padding_mask=padding_mask, training=training)
             else:
-                x, layer_cache = block(x, padding_mask=padding_mask, cache=cache[:, i],
+                x, layer_cache = block(x, padding_mask=padding_mask, cache=cache[i],
                                        cache_index=cache_index, training=training)
                 caches.append(layer_cache)
         if self.final_norm is not None:
             x = self.final_norm(x)
         if cache is None:
             return x
-        return x, ops.stack(caches, axis=1)  # (batch, layers, 2, max_len, heads, head_dim)
+        # A tuple, not one stacked tensor: stacking would copy every layer's cache per step.
+        return x, tuple(caches)
 
     def initial_cache(self, batch_size, max_length):
-        """An empty cache `(batch_size, num_layers, 2, max_length, num_heads, head_dim)`.
+        """An empty cache: a tuple of `num_layers` zero tensors `(2, batch_size, num_heads,
+        max_length, head_dim)` (keys and values of each layer).
 
         `batch_size` and `max_length` may be scalar tensors (the exported graph's shapes are
         known only at run time); a Python `max_length` is checked against the position table.
@@ -148,8 +150,12 @@ class GPTBackbone(keras.Model):
             raise ValueError(
                 f"`max_length` cannot exceed the learned position table. Received: "
                 f"max_length={max_length}, sequence_length={self.sequence_length}")
-        return ops.zeros((batch_size, self.num_layers, 2, max_length, self.num_heads,
-                          self.head_dim), dtype=self.compute_dtype)
+        shape = (2, batch_size, self.num_heads, max_length, self.head_dim)
+        return tuple(ops.zeros(shape, dtype=self.compute_dtype) for _ in range(self.num_layers))
+
+    def reorder_cache(self, cache, rows):
+        """The cache of the sequences `rows` `(new_batch,)` (beam search follows parents)."""
+        return tuple(ops.take(layer, rows, axis=1) for layer in cache)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.hidden_dim,)

@@ -1,6 +1,7 @@
 """A recurrent backbone: token ids in, hidden states out (LSTM / GRU / SimpleRNN)."""
 
 import keras
+from keras import ops
 
 from tf_lm.layers.recurrent_block import CELLS, RecurrentBlock
 from tf_lm.layers.serializable import check_positive_int, check_rate, output_spec, serializable
@@ -93,6 +94,10 @@ class RecurrentBackbone(keras.Model):
     def initial_cache(self, batch_size, max_length=None):
         """Zero states `(batch_size, num_layers, states_per_layer, hidden_dim)`."""
         return self.recurrent_block.initial_state(batch_size)
+
+    def reorder_cache(self, cache, rows):
+        """The states of the sequences `rows` `(new_batch,)` (beam search follows parents)."""
+        return ops.take(cache, rows, axis=0)
 
     def reset_states(self):
         """Zero the carried states of a stateful backbone (at an epoch or document start)."""
