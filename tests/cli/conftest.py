@@ -19,12 +19,13 @@ def run_cli(capsys, *argv):
 
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
-    """A finished tiny run (no export: tests never write into the checkout's export/)."""
+    """A finished tiny run (no export: tests never write into the checkout's export/), whose
+    step 1 was traced by the profiler."""
     from tests.conftest import SHAKESPEARE_LIKE
 
     root = tmp_path_factory.mktemp("cli")
     corpus = root / "corpus.txt"
     corpus.write_text(SHAKESPEARE_LIKE * 12, encoding="utf-8")
     assert main(["train", "--run-dir", str(root / "run"), f"--data.corpus={corpus}",
-                 *TINY_RUN]) == 0
+                 "--train.profile_steps=1", "--train.profile_start=1", *TINY_RUN]) == 0
     return root / "run"

@@ -1,3 +1,4 @@
+import json
 import os
 
 import pytest
@@ -61,3 +62,10 @@ def test_help_lists_the_training_keys(capsys):
     for key in ("--train.strategy", "--train.checkpoint_interval", "--model.architecture",
                 "--resume", "--overwrite", "--run-dir"):
         assert key in out
+
+
+def test_profile_steps_leave_a_tensorboard_profile_in_the_run_logs(run_dir):
+    traces = list((run_dir / "logs" / "plugins" / "profile").glob("*/*.xplane.pb"))
+    assert len(traces) == 1 and traces[0].stat().st_size > 0
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["train"]["profile_steps"] == 1

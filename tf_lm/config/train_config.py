@@ -67,3 +67,7 @@ class TrainConfig:
         None, "Keras dtype policy", choices=(None, "mixed_bfloat16", "mixed_float16")
     )
     deterministic: bool = option(False, "op determinism and fixed seeds")
+    # Trace profile_steps steps, from step profile_start (after the compile), with the TensorFlow
+    # profiler into the run's logs/ (TensorBoard's Profile tab); 0: off.
+    profile_steps: int = option(0, "steps traced by the TensorFlow profiler (0: off)", minimum=0)
+    profile_start: int = option(10, "first profiled step", minimum=0)

@@ -23,6 +23,7 @@ from tf_lm.training.non_finite_guard import NonFiniteGuard
 from tf_lm.training.optimizers import build_optimizer
 from tf_lm.training.recurrent_state_reset import RecurrentStateReset
 from tf_lm.training.run_directory import RunDirectory
+from tf_lm.training.step_profiler import StepProfiler
 from tf_lm.training.strategy import is_chief, resolve_strategy
 from tf_lm.training.tensorboard_logger import TensorBoardLogger
 
@@ -258,6 +259,9 @@ def _train(config, strategy, chief, shared, run, verbose, echo):
             monitor="val_loss", patience=train_config.early_stopping_patience))
     if stateful:
         callbacks.append(RecurrentStateReset(data_epoch))
+    if train_config.profile_steps and chief:
+        callbacks.append(StepProfiler(run.logs_dir, train_config.profile_start,
+                                      train_config.profile_steps))
 
     epochs = total_steps // interval
     echo(f"training {model.count_params():,} parameters for {total_steps} steps "
