@@ -11,6 +11,7 @@ def bench_data(workload, batches=200, train_steps=20, repeats=3):
     """
     from tf_lm.benchmarks.train_benchmark import fit_speed
     from tf_lm.training.optimizers import build_optimizer
+    from tf_lm.training.sliced_step import resolve_batch_slices
 
     config = workload.config
     tokens_per_batch = config.train.batch_size * config.data.block_size
@@ -24,9 +25,10 @@ def bench_data(workload, batches=200, train_steps=20, repeats=3):
     seconds, _ = timed(read, repeats)
     data_rate = batches * tokens_per_batch / seconds
     train = config.train
+    slices = resolve_batch_slices(train.batch_slices, train.batch_size, stateful=False)
     train_rate, _ = fit_speed(workload.model(), workload.dataset(),
                               build_optimizer(train, train_steps * (1 + repeats), train_steps),
                               train_steps, repeats, tokens_per_batch, train.jit_compile,
-                              train.steps_per_execution)
+                              train.steps_per_execution, batch_slices=slices)
     return {"data_tokens_per_s": data_rate, "train_tokens_per_s": train_rate,
             "ratio": data_rate / train_rate, "batches": batches}

@@ -20,16 +20,16 @@ class _EpochTimer(keras.callbacks.Callback):
 
 
 def fit_speed(model, dataset, optimizer, steps, repeats, tokens_per_step, jit_compile,
-              steps_per_execution=1, loss=None):
+              steps_per_execution=1, **compile_options):
     """(tokens/s: the median epoch of `steps` steps, seconds of the first epoch beyond it).
 
     The first epoch traces and compiles; the next `repeats` epochs are timed.
+    `compile_options`: more `compile` arguments (a loss, tf_lm's `batch_slices`).
     """
     import statistics
 
     model.compile(optimizer=optimizer, jit_compile=jit_compile,
-                  steps_per_execution=steps_per_execution,
-                  **({"loss": loss} if loss is not None else {}))
+                  steps_per_execution=steps_per_execution, **compile_options)
     timer = _EpochTimer()
     model.fit(dataset, epochs=1 + repeats, steps_per_epoch=steps, callbacks=[timer], verbose=0,
               shuffle=False)
@@ -42,20 +42,30 @@ def bench_train(workload, steps=50, repeats=3):
 
     Returns the documented keys: `tf_lm_tokens_per_s`, `keras_hub_tokens_per_s`, `ratio`,
     `mfu` (tf_lm's, nanoGPT's FLOP estimate against `peak_flops`), `peak_flops` (a float32
-    matmul measured in this run), `peak_rss_mb`; and the compile seconds of each.
+    matmul measured in this run), `peak_rss_mb`; the compile seconds of each; `batch_slices`
+    (`train.batch_slices` as `tf-lm train` resolves it) and, when it is above 1,
+    `tf_lm_unsliced_tokens_per_s` (the same model with Keras' own `train_step`).
     """
     from tf_lm.benchmarks.peer_models import keras_hub_gpt2
     from tf_lm.training.optimizers import build_optimizer
+    from tf_lm.training.sliced_step import resolve_batch_slices
 
     workload.check_gpt("train")
     config = workload.config
     train, block = config.train, config.data.block_size
     tokens_per_step = train.batch_size * block
     total = steps * (1 + repeats)
+    slices = resolve_batch_slices(train.batch_slices, train.batch_size, stateful=False)
     model = workload.model()
     ours, ours_compile = fit_speed(
         model, workload.dataset(), build_optimizer(train, total, steps), steps, repeats,
-        tokens_per_step, train.jit_compile, train.steps_per_execution)
+        tokens_per_step, train.jit_compile, train.steps_per_execution, batch_slices=slices)
+    unsliced = {}
+    if slices > 1:  # the same model, Keras' own train_step: what the slicing is worth
+        speed, _ = fit_speed(
+            workload.model(), workload.dataset(), build_optimizer(train, total, steps), steps,
+            repeats, tokens_per_step, train.jit_compile, train.steps_per_execution)
+        unsliced = {"tf_lm_unsliced_tokens_per_s": speed}
     _, peer = keras_hub_gpt2(config.model, workload.vocabulary_size, block)
     theirs, theirs_compile = fit_speed(
         peer, workload.dataset(), build_optimizer(train, total, steps), steps, repeats,
@@ -74,6 +84,8 @@ def bench_train(workload, steps=50, repeats=3):
         "keras_hub_parameters": peer.count_params(),
         "tf_lm_compile_s": ours_compile,
         "keras_hub_compile_s": theirs_compile,
+        "batch_slices": slices,
+        **unsliced,
         "steps": steps,
         "repeats": repeats,
     }

@@ -60,6 +60,11 @@ class TrainConfig:
     sample_tokens: int = option(200, "length of the generated samples", minimum=0)
     # Keras steps_per_execution: train steps per host round trip.
     steps_per_execution: int = option(1, "train steps per compiled call", minimum=1)
+    # Each step's gradient as the mean over this many equal slices of the batch, computed in
+    # one compiled step: the same update, in independent chains that XLA runs on several CPU
+    # cores at once. 0: 2 on a machine without GPUs/TPUs (even batch, no carried state), else 1.
+    batch_slices: int = option(0, "slices of each batch computed in parallel (0: auto)",
+                               minimum=0)
     seed: int = option(1337, "seed of weights and dropout", minimum=0)
     jit_compile: bool = option(True, "compile train steps with XLA")
     # `mixed_bfloat16` (CPU/TPU) or `mixed_float16` (GPU); null keeps float32.

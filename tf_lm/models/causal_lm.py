@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tf_lm.layers.serializable import clone_initializer, serializable
+from tf_lm.layers.serializable import check_positive_int, clone_initializer, serializable
 
 
 @serializable
@@ -140,16 +140,38 @@ class CausalLM(keras.Model):
         if not self.built:
             self.build((None, None))
 
-    def compile(self, optimizer="adam", loss="auto", metrics="auto", **kwargs):
-        """`keras.Model.compile` with language-model defaults for `loss` and `metrics`."""
+    def compile(self, optimizer="adam", loss="auto", metrics="auto", batch_slices=1, **kwargs):
+        """`keras.Model.compile` with language-model defaults for `loss` and `metrics`.
+
+        `batch_slices`: compute each step's gradient over this many slices of the batch, in
+        the same compiled step (see `tf_lm.training.sliced_step`): the same update, but
+        independent chains of ops that XLA runs on several CPU cores at once. It needs a loss
+        that is a mean over the batch (the default). 1 (the default) is Keras' own
+        `train_step`.
+        """
+        check_positive_int("batch_slices", batch_slices)
+        self.batch_slices = batch_slices
         from_logits = self.head_activation != "softmax"
         if loss == "auto":
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+        reduction = getattr(loss, "reduction", "sum_over_batch_size")
+        if batch_slices > 1 and reduction != "sum_over_batch_size":
+            raise ValueError(
+                "`batch_slices` > 1 needs a loss that is a mean over the batch (reduction "
+                f"'sum_over_batch_size'). Received: batch_slices={batch_slices}, "
+                f"reduction={reduction!r}")
         if metrics == "auto":
             import keras_hub  # imported here: slow to import, and only needed for the metric
 
             metrics = [keras_hub.metrics.Perplexity(from_logits=from_logits, name="perplexity")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def train_step(self, data):
+        if getattr(self, "batch_slices", 1) == 1:
+            return super().train_step(data)
+        from tf_lm.training.sliced_step import sliced_train_step
+
+        return sliced_train_step(self, data, self.batch_slices)
 
     def compile_from_config(self, config):
         """Recompile a reloaded `.keras` model with its saved optimizer, loss and metrics."""

@@ -24,22 +24,24 @@ class StepProfiler(keras.callbacks.Callback):
         self.log_dir = str(log_dir)
         self.start = start
         self.stop = start + steps
-        self._epoch = 0
         self._running = False
+        self._done = False
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def _step(self, batch):
-        return self._epoch * self.params["steps"] + batch
+    def _step(self):
+        """The global step the next call starts from (resumed runs included)."""
+        return int(self.model.optimizer.iterations)
 
     def on_train_batch_begin(self, batch, logs=None):
-        if not self._running and self.start <= self._step(batch) < self.stop:
+        # One call runs `steps_per_execution` steps: start if they reach into the window.
+        if self._running or self._done:
+            return
+        step = self._step()
+        if step < self.stop and step + self.model.steps_per_execution > self.start:
             tf.profiler.experimental.start(self.log_dir)
             self._running = True
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._running and self._step(batch) + 1 >= self.stop:
+        if self._running and self._step() >= self.stop:
             self._finish()
 
     def on_train_end(self, logs=None):
@@ -49,3 +51,4 @@ class StepProfiler(keras.callbacks.Callback):
     def _finish(self):
         tf.profiler.experimental.stop()
         self._running = False
+        self._done = True

@@ -23,6 +23,7 @@ from tf_lm.training.non_finite_guard import NonFiniteGuard
 from tf_lm.training.optimizers import build_optimizer
 from tf_lm.training.recurrent_state_reset import RecurrentStateReset
 from tf_lm.training.run_directory import RunDirectory
+from tf_lm.training.sliced_step import resolve_batch_slices
 from tf_lm.training.step_profiler import StepProfiler
 from tf_lm.training.strategy import is_chief, resolve_strategy
 from tf_lm.training.tensorboard_logger import TensorBoardLogger
@@ -141,6 +142,9 @@ def train(config, run_dir="runs/run", resume=False, overwrite=False, verbose=1, 
         raise InputError(
             f"train.batch_size={train_config.batch_size} must be divisible by the "
             f"{replicas} replicas of the {type(strategy).__name__}.")
+    # Checked before the run directory is touched; _train resolves it again.
+    resolve_batch_slices(train_config.batch_slices, train_config.batch_size // replicas,
+                         _stateful(config))
     chief = is_chief(strategy)
     shared = RunDirectory(run_dir)
     scratch = None
@@ -165,6 +169,11 @@ def train(config, run_dir="runs/run", resume=False, overwrite=False, verbose=1, 
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _stateful(config):
+    """A recurrent model reading contiguous batches carries its state from batch to batch."""
+    return config.model.architecture != "gpt" and config.data.sampler == "contiguous"
+
+
 def _train(config, strategy, chief, shared, run, verbose, echo):
     train_config, data_config = config.train, config.data
     corpus = Corpus.from_config(data_config)
@@ -186,8 +195,9 @@ def _train(config, strategy, chief, shared, run, verbose, echo):
         echo("warning: no validation split (data.valid_fraction=0 and no valid file): no "
              "validation loss, best checkpoint or early stopping.")
 
-    architecture = config.model.architecture
-    stateful = architecture != "gpt" and data_config.sampler == "contiguous"
+    stateful = _stateful(config)
+    slices = resolve_batch_slices(train_config.batch_slices,
+                                  batch // strategy.num_replicas_in_sync, stateful)
     if stateful and strategy.num_replicas_in_sync > 1:
         raise InputError("Stateful recurrent training (data.sampler=contiguous) runs on one "
                          f"replica; this strategy has {strategy.num_replicas_in_sync}. Use "
@@ -200,7 +210,8 @@ def _train(config, strategy, chief, shared, run, verbose, echo):
             batch_size=batch if stateful else None, vocabulary=vocabulary)
         model.compile(optimizer=build_optimizer(train_config, total_steps, data_epoch),
                       jit_compile=train_config.jit_compile,
-                      steps_per_execution=train_config.steps_per_execution)
+                      steps_per_execution=train_config.steps_per_execution,
+                      batch_slices=slices)
         restored = restore_backup(model, shared.backup_dir)
     start_step = restored["step"] if restored else 0
     initial_epoch = restored["epoch"] if restored else 0
@@ -265,7 +276,8 @@ def _train(config, strategy, chief, shared, run, verbose, echo):
 
     epochs = total_steps // interval
     echo(f"training {model.count_params():,} parameters for {total_steps} steps "
-         f"({epochs} epochs of {interval} steps) on {strategy.num_replicas_in_sync} replica(s); "
+         f"({epochs} epochs of {interval} steps) on {strategy.num_replicas_in_sync} replica(s)"
+         f"{f', each batch in {slices} parallel slices' if slices > 1 else ''}; "
          f"run directory {shared.path}")
     history = None
     if initial_epoch < epochs:

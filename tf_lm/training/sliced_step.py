@@ -1,0 +1,78 @@
+"""A train step that computes each batch's gradient over slices of it, then applies it once.
+
+A Transformer's training step is one chain of ops: each matmul waits for the one before. At
+nanoGPT's CPU size those matmuls are small (768 × 128 × 384), and XLA on a CPU then keeps one
+core busy however many there are (a profile of `tf-lm train --train.profile_steps=5` shows it:
+thread time ≈ wall time on 2 cores). Slicing the batch gives XLA independent chains — the
+forward and backward pass of each slice — that its executor runs on different cores at once.
+
+The update is the whole batch's. With a loss that is a mean over the batch (Keras' default
+`sum_over_batch_size` reduction; other reductions are refused), the batch's loss is the mean
+of the slices' losses weighted by their sizes, and so is its gradient: each slice's gradient
+is scaled by its share of the rows and the slices' gradients are added. An embedding's
+`IndexedSlices` gradient is made dense first, as tf_lm's optimizers do anyway
+(`tf_lm.training.optimizers`: Keras' Adam applied to `IndexedSlices` squares each looked-up
+row separately, so its update would depend on how the batch is split). Slices differ by at
+most one row, so any batch size works. Dropout draws differ, as they would with another seed.
+"""
+
+import keras
+import tensorflow as tf
+
+from tf_lm.errors import InputError
+
+
+def _added(total, gradient, weight):
+    """`total + weight · gradient`, dense (`None` stays `None`: Keras skips such variables)."""
+    if gradient is None:
+        return total
+    gradient = tf.convert_to_tensor(gradient) * weight
+    return gradient if total is None else total + gradient
+
+
+def sliced_train_step(model, data, slices):
+    """Keras' TensorFlow `train_step`, with the gradient summed over `slices` slices."""
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    rows = tf.shape(x)[0]
+    sizes = tf.stack([(rows + slices - 1 - i) // slices for i in range(slices)])  # sum = rows
+    parts = [tf.split(t, sizes, num=slices) if t is not None else [None] * slices
+             for t in (x, y, sample_weight)]
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    weights = model.trainable_weights
+    gradients, predictions = [None] * len(weights), []
+    for x_slice, y_slice, weight_slice in zip(*parts):
+        share = tf.cast(tf.shape(x_slice)[0], tf.float32) / tf.cast(rows, tf.float32)
+        with tf.GradientTape() as tape:
+            y_pred = model(x_slice, training=True)
+            loss = model._compute_loss(x=x_slice, y=y_slice, y_pred=y_pred,
+                                       sample_weight=weight_slice, training=True)
+            # The tracker logs the unscaled mean, as Keras' own step does.
+            model._loss_tracker.update_state(loss * replicas,
+                                             sample_weight=tf.shape(x_slice)[0])
+            loss = model.optimizer.scale_loss(loss)
+        grads = tape.gradient(loss, weights)
+        gradients = [_added(total, g, tf.cast(share, w.dtype))
+                     for total, g, w in zip(gradients, grads, weights)]
+        predictions.append(y_pred)
+    model.optimizer.apply_gradients(zip(gradients, weights))
+    return model.compute_metrics(x, y, tf.concat(predictions, axis=0),
+                                 sample_weight=sample_weight)
+
+
+def resolve_batch_slices(requested, per_replica_batch, stateful):
+    """`train.batch_slices` for this machine: 0 (auto) is 2 on a machine without GPUs or TPUs
+    when the per-replica batch is even and the model carries no state across batches, else 1.
+    An explicit value must divide the per-replica batch."""
+    if requested == 0:
+        accelerated = (tf.config.list_physical_devices("GPU")
+                       or tf.config.list_physical_devices("TPU"))
+        return 2 if not accelerated and not stateful and per_replica_batch % 2 == 0 else 1
+    if requested > 1 and stateful:
+        raise InputError("Config key 'train.batch_slices' must be 1 (or 0) for a stateful "
+                         "recurrent model, whose state rows follow the batch rows. Received: "
+                         f"{requested}")
+    if per_replica_batch % requested:
+        raise InputError(
+            "Config key 'train.batch_slices' must divide the batch of each replica. Received: "
+            f"batch_slices={requested}, batch per replica={per_replica_batch}")
+    return requested
