@@ -5,8 +5,8 @@ import statistics
 import time
 
 
-def timed(fn, repeats=5, warmup=1):
-    """(median seconds over `repeats` calls, seconds of the first `warmup` calls)."""
+def durations(fn, repeats=5, warmup=1):
+    """(seconds of each of `repeats` calls, seconds of the first `warmup` calls)."""
     start = time.perf_counter()
     for _ in range(warmup):
         fn()
@@ -16,6 +16,12 @@ def timed(fn, repeats=5, warmup=1):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
+    return times, first
+
+
+def timed(fn, repeats=5, warmup=1):
+    """(median seconds over `repeats` calls, seconds of the first `warmup` calls)."""
+    times, first = durations(fn, repeats, warmup)
     return statistics.median(times), first
 
 
@@ -37,14 +43,8 @@ def matmul_peak_flops(size=2048, repeats=10):
     def product():
         return tf.reduce_sum(tf.linalg.matmul(a, b))
 
-    for _ in range(2):
-        product().numpy()
-    fastest = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        product().numpy()
-        fastest = min(fastest, time.perf_counter() - start)
-    return 2.0 * size ** 3 / fastest
+    times, _ = durations(lambda: product().numpy(), repeats=repeats, warmup=2)
+    return 2.0 * size ** 3 / min(times)
 
 
 def flops_per_token(model, sequence_length):

@@ -142,9 +142,9 @@ def train(config, run_dir="runs/run", resume=False, overwrite=False, verbose=1, 
         raise InputError(
             f"train.batch_size={train_config.batch_size} must be divisible by the "
             f"{replicas} replicas of the {type(strategy).__name__}.")
-    # Checked before the run directory is touched; _train resolves it again.
-    resolve_batch_slices(train_config.batch_slices, train_config.batch_size // replicas,
-                         _stateful(config))
+    # Checked before the run directory is touched.
+    slices = resolve_batch_slices(train_config.batch_slices,
+                                  train_config.batch_size // replicas, _stateful(config))
     chief = is_chief(strategy)
     shared = RunDirectory(run_dir)
     scratch = None
@@ -163,7 +163,7 @@ def train(config, run_dir="runs/run", resume=False, overwrite=False, verbose=1, 
                  "old run is moved aside) or choose another --run-dir.")
             return TrainResult(shared.path, "already_finished", record["steps"],
                                val_loss=record["val_loss"])
-        return _train(config, strategy, chief, shared, run, verbose, echo)
+        return _train(config, strategy, slices, chief, shared, run, verbose, echo)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -174,7 +174,7 @@ def _stateful(config):
     return config.model.architecture != "gpt" and config.data.sampler == "contiguous"
 
 
-def _train(config, strategy, chief, shared, run, verbose, echo):
+def _train(config, strategy, slices, chief, shared, run, verbose, echo):
     train_config, data_config = config.train, config.data
     corpus = Corpus.from_config(data_config)
     tokenizer = _tokenizer(config, corpus, shared, chief)
@@ -196,8 +196,6 @@ def _train(config, strategy, chief, shared, run, verbose, echo):
              "validation loss, best checkpoint or early stopping.")
 
     stateful = _stateful(config)
-    slices = resolve_batch_slices(train_config.batch_slices,
-                                  batch // strategy.num_replicas_in_sync, stateful)
     if stateful and strategy.num_replicas_in_sync > 1:
         raise InputError("Stateful recurrent training (data.sampler=contiguous) runs on one "
                          f"replica; this strategy has {strategy.num_replicas_in_sync}. Use "
