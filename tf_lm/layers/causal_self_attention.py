@@ -13,20 +13,20 @@ from tf_lm.layers.tokenwise import tokenwise
 def write_cache(cache, update, index):
     """`cache` with `update` written at sequence positions `index ... index+seq-1`.
 
-    cache: `(2, batch, heads, max_length, head_dim)` (keys, values), update: `(2, batch, heads,
-    seq, head_dim)`, index: a scalar, or one index per row `(batch,)` (prompts of different
-    lengths). A scatter (`TensorScatterUpdate`), not `ops.slice_update`: on TensorFlow the
-    latter lowers to `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF
-    Serving. A scatter runs everywhere and XLA compiles it to the same in-place update.
+    cache: `(2, batch, max_length, heads, head_dim)` (keys, values), update: `(batch, seq, 2,
+    heads, head_dim)` (as the projection lays them out), index: a scalar, or one index per row
+    `(batch,)` (prompts of different lengths). One scatter (`TensorScatterUpdate`) at
+    (key or value, row, position) triples, not `ops.slice_update`: on TensorFlow the latter
+    lowers to `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF Serving. A
+    scatter runs everywhere and XLA compiles it to the same in-place update.
     """
-    _, batch, heads, length = ops.shape(update)[:4]
+    batch, length = ops.shape(update)[0], ops.shape(update)[1]
     positions = ops.arange(length, dtype="int32")[None, :] + _per_row(index)  # (b or 1, seq)
-    shape = (2, batch, heads, length)
-    indices = ops.stack([  # (2, batch, heads, seq, 4): keys/values, row, head, position
-        ops.broadcast_to(ops.arange(2, dtype="int32")[:, None, None, None], shape),
-        ops.broadcast_to(ops.arange(batch, dtype="int32")[None, :, None, None], shape),
-        ops.broadcast_to(ops.arange(heads, dtype="int32")[None, None, :, None], shape),
-        ops.broadcast_to(positions[None, :, None, :], shape)], axis=-1)
+    shape = (batch, length, 2)
+    indices = ops.stack([  # (batch, seq, 2, 3): keys/values, row, position
+        ops.broadcast_to(ops.arange(2, dtype="int32")[None, None, :], shape),
+        ops.broadcast_to(ops.arange(batch, dtype="int32")[:, None, None], shape),
+        ops.broadcast_to(positions[:, :, None], shape)], axis=-1)
     return ops.scatter_update(cache, indices, ops.cast(update, cache.dtype))
 
 
@@ -36,6 +36,17 @@ def _per_row(index):
     return ops.reshape(index, (-1, 1))
 
 
+def _softmax(scores, axis):
+    """softmax along `axis`, spelled out: exp(s - max) / sum.
+
+    Used for one query per row, where `ops.softmax` is a single op that oneDNN-enabled
+    TensorFlow (the default on x86) replaces with a kernel costing tens of microseconds on a
+    few dozen numbers; four elementwise ops and two reductions cost a few each.
+    """
+    exponentials = ops.exp(scores - ops.max(scores, axis=axis, keepdims=True))
+    return exponentials / ops.sum(exponentials, axis=axis, keepdims=True)
+
+
 @serializable
 class CausalSelfAttention(keras.layers.Layer):
     """softmax(Q Kᵀ / √d_k + mask) V over `num_heads` heads, each position seeing only its past.
@@ -43,13 +54,20 @@ class CausalSelfAttention(keras.layers.Layer):
     One dense layer projects the input to queries, keys and values at once (nanoGPT's
     `c_attn`), another projects the concatenated heads back (`c_proj`).
 
-    Decoding uses a preallocated cache `(2, batch, heads, max_length, head_dim)` (keys, values)
-    so every step has the same shapes: new keys and values are written at `cache_index`, the
-    queries attend to all `max_length` slots, and the causal mask (key position ≤ query
-    position, counted from `cache_index`) hides the slots not written yet. The layout is the
-    one the products want: `cache[0]` and `cache[1]` are views, not copies, and Q Kᵀ and
-    weights · V are batched matmuls over the cache as it lies, so no step transposes or copies
-    it (at decoding sizes, moving the cache costs more than the arithmetic).
+    Decoding uses a preallocated cache `(2, batch, max_length, heads, head_dim)` (keys,
+    values) so every step has the same shapes: the new keys and values are one scatter at
+    `cache_index`, the queries attend to all `max_length` slots, and the causal mask (key
+    position ≤ query position, counted from `cache_index`) hides the slots not written yet.
+    The layout is the one a decoding step wants: `cache[0]` and `cache[1]` are views, not
+    copies, and the new keys and values are scattered from the projection's output
+    `(batch, seq, 3, heads, head_dim)` as it lies, with no transpose.
+
+    One new token per row (the decoding step) is a matrix–vector product per head: it is
+    spelled as a multiply and a sum over the cache as it lies, with the softmax written out.
+    The result is the same as the batched matmuls of a longer input; the op count is what
+    differs: the exported model runs op by op (TF Serving has no XLA), and there a batched
+    matmul, a softmax or a transpose on a few dozen numbers is a oneDNN kernel costing tens of
+    microseconds, where a multiply or a sum costs a few.
 
     Args:
         num_heads: attention heads; the input width must be divisible by it.
@@ -64,7 +82,7 @@ class CausalSelfAttention(keras.layers.Layer):
         inputs: `(batch, seq, hidden)`.
         padding_mask: optional `(batch, key_length)`, true/1 for real tokens; key_length is
             `seq`, or `max_length` with a cache.
-        cache: optional `(2, batch, heads, max_length, head_dim)`: keys, values.
+        cache: optional `(2, batch, max_length, heads, head_dim)`: keys, values.
         cache_index: position of `inputs[:, 0]` in the cache: a scalar, or `(batch,)` for
             rows at different positions (prompts of different lengths); may be a tensor.
         training: enables dropout.
@@ -110,30 +128,45 @@ class CausalSelfAttention(keras.layers.Layer):
 
     def call(self, inputs, padding_mask=None, cache=None, cache_index=0, training=None):
         length = ops.shape(inputs)[1]
-        heads, head_dim = self.num_heads, self.head_dim
         qkv = tokenwise(self.qkv_dense, inputs)  # (batch, seq, 3 * hidden)
-        qkv = ops.reshape(qkv, (-1, length, 3, heads, head_dim))
-        qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, seq, head_dim)
+        qkv = ops.reshape(qkv, (-1, length, 3, self.num_heads, self.head_dim))
         # Scale before the product (as keras-hub does): Q Kᵀ itself may overflow float16.
-        query = qkv[0] * ops.cast(1.0 / math.sqrt(head_dim), qkv.dtype)  # (b, heads, seq, hd)
-        keys_values = qkv[1:]  # (2, batch, heads, seq, head_dim)
+        scale = ops.cast(1.0 / math.sqrt(self.head_dim), qkv.dtype)
         query_positions = ops.arange(length, dtype="int32")[None, :]  # (1, seq)
-        if cache is not None:
-            self._check_cache_index(inputs, cache, cache_index)
-            cache = write_cache(cache, keys_values, cache_index)  # (2, b, heads, max_len, hd)
-            keys_values = cache
-            query_positions = query_positions + _per_row(cache_index)  # (batch or 1, seq)
-        key, value = keys_values[0], keys_values[1]  # (batch, heads, key_len, head_dim)
-        key_positions = ops.arange(ops.shape(key)[2], dtype="int32")
-        mask = key_positions[None, None, :] <= query_positions[:, :, None]  # (b|1, seq, keys)
-        mask = mask[:, None, :, :]  # (batch or 1, 1, seq, key_len)
-        if padding_mask is not None:
-            self._check_padding_mask(padding_mask, key)
-            mask = ops.logical_and(mask, ops.cast(padding_mask, "bool")[:, None, None, :])
+        if cache is None:
+            qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, seq, head_dim)
+            mask = self._mask(query_positions, length, padding_mask, inputs.shape[1])
+            return self._attend(qkv[0] * scale, qkv[1], qkv[2], mask, training)
+        self._check_cache_index(inputs, cache, cache_index)
+        cache = write_cache(cache, qkv[:, :, 1:], cache_index)  # (2, b, max_len, heads, hd)
+        query_positions = query_positions + _per_row(cache_index)  # (batch or 1, seq)
+        mask = self._mask(query_positions, ops.shape(cache)[2], padding_mask, cache.shape[2])
+        query = qkv[:, :, 0] * scale  # (batch, seq, heads, head_dim)
+        key, value = cache[0], cache[1]  # views (batch, max_length, heads, head_dim)
+        if inputs.shape[1] == 1:
+            outputs = self._attend_one(query, key, value, mask, training)
+        else:
+            query, key, value = (ops.transpose(x, (0, 2, 1, 3)) for x in (query, key, value))
+            outputs = self._attend(query, key, value, mask, training)
+        return outputs, cache
 
+    def _mask(self, query_positions, key_length, padding_mask, static_key_length):
+        """`(batch or 1, seq, key_length)` bool: key position ≤ query position, and a real
+        token where `padding_mask` is given."""
+        key_positions = ops.arange(key_length, dtype="int32")
+        mask = key_positions[None, None, :] <= query_positions[:, :, None]
+        if padding_mask is not None:
+            self._check_padding_mask(padding_mask, static_key_length)
+            mask = ops.logical_and(mask, ops.cast(padding_mask, "bool")[:, None, :])
+        return mask
+
+    def _attend(self, query, key, value, mask, training):
+        """Batched matmuls: query `(batch, heads, seq, hd)`, key and value `(batch, heads,
+        key_length, hd)` → `(batch, seq, hidden)`."""
+        length = ops.shape(query)[2]
         scores = ops.matmul(query, ops.swapaxes(key, -1, -2))  # (batch, heads, seq, key_len)
         scores = ops.cast(scores, "float32")
-        scores = ops.where(mask, scores, -1e9)  # float32: -1e9 would overflow float16
+        scores = ops.where(mask[:, None], scores, -1e9)  # float32: -1e9 would overflow float16
         if scores.shape[-1] == 1:  # one key: its weight is 1 (and ops.softmax would warn)
             weights = ops.ones_like(scores)
         else:
@@ -142,29 +175,36 @@ class CausalSelfAttention(keras.layers.Layer):
         weights = self.weights_dropout(weights, training=training)
         outputs = ops.matmul(weights, value)  # (batch, heads, seq, head_dim)
         outputs = ops.reshape(ops.transpose(outputs, (0, 2, 1, 3)), (-1, length, self.hidden_dim))
-        outputs = tokenwise(self.output_dense, outputs)  # (batch, seq, hidden)
-        outputs = self.output_dropout(outputs, training=training)
-        return outputs if cache is None else (outputs, cache)
+        return self.output_dropout(tokenwise(self.output_dense, outputs), training=training)
+
+    def _attend_one(self, query, key, value, mask, training):
+        """One query per row, over the cache as it lies: query `(batch, 1, heads, hd)`, key
+        and value `(batch, max_length, heads, hd)` → `(batch, 1, hidden)`. Products and sums
+        run in float32 (a matmul accumulates in float32 too)."""
+        scores = ops.sum(ops.cast(query, "float32") * ops.cast(key, "float32"), axis=-1)
+        scores = ops.where(mask[:, 0, :, None], scores, -1e9)  # (batch, max_length, heads)
+        weights = self.weights_dropout(_softmax(scores, axis=1), training=training)
+        outputs = ops.sum(weights[..., None] * ops.cast(value, "float32"), axis=1)  # (b, h, hd)
+        outputs = ops.reshape(ops.cast(outputs, self.compute_dtype), (-1, 1, self.hidden_dim))
+        return self.output_dropout(tokenwise(self.output_dense, outputs), training=training)
 
     def _check_cache_index(self, inputs, cache, cache_index):
         """A static index past the cache is refused here; a tensor index is the decoding
         loop's to bound (XLA would silently drop the write)."""
-        length, max_length, index = inputs.shape[1], cache.shape[3], static_int(cache_index)
+        length, max_length, index = inputs.shape[1], cache.shape[2], static_int(cache_index)
         if index is not None and isinstance(length, int) and isinstance(max_length, int) \
                 and not 0 <= index <= max_length - length:
             raise ValueError(
                 f"`cache_index` + sequence length must fit in the cache of max_length="
                 f"{max_length}. Received: cache_index={index}, sequence length={length}")
 
-    def _check_padding_mask(self, padding_mask, key):
+    def _check_padding_mask(self, padding_mask, key_length):
         mask_shape = tuple(padding_mask.shape)
-        key_shape = (key.shape[0], key.shape[2])  # (batch, key_length)
-        if len(mask_shape) != 2 or any(
-                m is not None and k is not None and m != k
-                for m, k in zip(mask_shape, key_shape)):
+        if len(mask_shape) != 2 or (None not in (mask_shape[1], key_length)
+                                    and mask_shape[1] != key_length):
             raise ValueError(
-                f"`padding_mask` must have shape (batch, key_length) = {key_shape} "
-                f"(key_length is the sequence length, or the cache length when decoding). "
+                f"`padding_mask` must have shape (batch, key_length) with key_length="
+                f"{key_length} (the sequence length, or the cache length when decoding). "
                 f"Received: padding_mask.shape={mask_shape}")
 
     def compute_output_shape(self, input_shape):
