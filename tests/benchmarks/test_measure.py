@@ -1,4 +1,5 @@
-from tf_lm.benchmarks.measure import flops_per_token, matmul_peak_flops, peak_rss_mb, timed
+from tf_lm.benchmarks.measure import (flops_per_token, matmul_only_seconds, matmul_peak_flops,
+                                      peak_rss_mb, timed, training_matmuls)
 from tf_lm.config import Config
 from tf_lm.models.builder import build_causal_lm
 
@@ -23,3 +24,19 @@ def test_timing_and_machine_figures_are_plausible():
     assert len(calls) == 5 and median >= 0 and first >= 0
     assert 1e8 < matmul_peak_flops(size=256, repeats=2) < 1e15
     assert peak_rss_mb() > 50  # TensorFlow is loaded
+
+
+def test_training_matmuls_are_the_flop_estimate_less_the_vectors():
+    """nanogpt-cpu: the 794,752 weights in matrices (N less the 1,152 LayerNorm scales), each
+    multiplied three times per token (forward, two backward), and the attention term."""
+    config = Config.resolve(preset="nanogpt-cpu")
+    model = build_causal_lm(config.model, 65, 64)
+    products = training_matmuls(model.backbone, 65, batch_size=12, sequence_length=64)
+    assert len(products) == 3 * (4 * 4 + 1) + 6 * 4
+    flops = sum(2 * batch * m * k * n for batch, m, k, n in products)
+    assert flops / (12 * 64) == 6 * 794_752 + 12 * 4 * 4 * 32 * 64
+    assert flops / (12 * 64) == flops_per_token(model, 64) - 6 * 1_152
+
+
+def test_matmul_only_seconds_times_the_products():
+    assert 0 < matmul_only_seconds([(1, 32, 16, 8), (2, 8, 8, 8)], repeats=2) < 10

@@ -9,7 +9,7 @@ TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
         "--json", "--repeats=1", "--steps=3", "--new-tokens=6", "--batches=1,2"]
 KEYS = {
     "train": {"tf_lm_tokens_per_s", "keras_hub_tokens_per_s", "ratio", "mfu", "peak_flops",
-              "peak_rss_mb"},
+              "peak_rss_mb", "matmul_only_tokens_per_s"},
     "generate": {"batch", "tf_lm_tokens_per_s", "keras_hub_tokens_per_s", "ratio",
                  "uncached_tokens_per_s"},
     "export": {"batch", "exported_ms", "python_ms", "ratio"},

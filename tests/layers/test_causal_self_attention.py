@@ -177,3 +177,16 @@ def test_a_static_cache_index_past_the_cache_is_refused():
     cache = np.zeros((2, 2, 4, 2, 4), "float32")
     with pytest.raises(ValueError, match="cache_index=4, sequence length=1"):
         CausalSelfAttention(2)(X[:, :1], cache=cache, cache_index=np.int64(4))
+
+
+def test_mixed_float16_cached_decoding_equals_the_full_pass():
+    layer = CausalSelfAttention(2, dtype="mixed_float16")
+    full = np.asarray(layer(X)).astype("float32")
+    cache = np.zeros((2, 2, 6, 2, 4), "float16")
+    outputs = []
+    for i in range(6):  # one token at a time: the multiply-and-sum path
+        out, cache = layer(X[:, i:i + 1], cache=cache, cache_index=i)
+        outputs.append(np.asarray(out))
+    assert outputs[-1].dtype == np.float16 and cache.dtype == "float16"
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1).astype("float32"), full,
+                               atol=1e-2)

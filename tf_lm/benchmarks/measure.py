@@ -64,3 +64,49 @@ def flops_per_token(model, sequence_length):
     head_size = backbone.hidden_dim // backbone.num_heads
     return (6 * parameters
             + 12 * backbone.num_layers * backbone.num_heads * head_size * sequence_length)
+
+
+def training_matmuls(backbone, vocabulary_size, batch_size, sequence_length):
+    """The matrix products of one training step of a GPT, forward and backward, as
+    `(batch, m, k, n)`: `batch` independent (m, k) · (k, n) products.
+
+    A dense layer x · W over the step's tokens has one product forward and two backward
+    (dY · Wᵀ and xᵀ · dY); each of the two attention products (Q Kᵀ and weights · V, one per
+    sequence and head) likewise has two backward. The head counts once, tied or not. Their
+    FLOPs (2·batch·m·k·n each) are nanoGPT's 6N + 12·L·H·Q·T per token, less the few
+    parameters outside matrices (LayerNorms, biases).
+    """
+    tokens = batch_size * sequence_length
+    hidden, heads = backbone.hidden_dim, backbone.num_heads
+    head_size, length = hidden // heads, sequence_length
+    widths = [(hidden, 3 * hidden), (hidden, hidden), (hidden, backbone.intermediate_dim),
+              (backbone.intermediate_dim, hidden)] * backbone.num_layers
+    products = []
+    for k, n in widths + [(hidden, vocabulary_size)]:
+        products += [(1, tokens, k, n), (1, tokens, n, k), (1, k, tokens, n)]
+    pairs = batch_size * heads
+    for _ in range(backbone.num_layers):
+        products += [(pairs, length, head_size, length),   # Q Kᵀ; its backward:
+                     (pairs, length, length, head_size),   # dQ = dS K
+                     (pairs, length, length, head_size),   # dK = dSᵀ Q
+                     (pairs, length, length, head_size),   # weights · V; its backward:
+                     (pairs, length, head_size, length),   # dW = dO Vᵀ
+                     (pairs, length, length, head_size)]   # dV = Wᵀ dO
+    return products
+
+
+def matmul_only_seconds(products, repeats=10):
+    """The fastest of `repeats` runs of `products` (from `training_matmuls`) alone, in one XLA
+    program, all independent, so XLA may run several at once: a floor under the time of a
+    training step with these shapes on this machine (nothing else of the step is counted)."""
+    import tensorflow as tf
+
+    operands = [(tf.random.normal([batch, m, k]), tf.random.normal([batch, k, n]))
+                for batch, m, k, n in products]
+
+    @tf.function(jit_compile=True)
+    def run():
+        return [tf.linalg.matmul(a, b) for a, b in operands]
+
+    times, _ = durations(lambda: run()[0].numpy(), repeats=repeats, warmup=2)
+    return min(times)

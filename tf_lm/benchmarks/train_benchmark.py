@@ -4,7 +4,8 @@ import time
 
 import keras
 
-from tf_lm.benchmarks.measure import flops_per_token, matmul_peak_flops, peak_rss_mb
+from tf_lm.benchmarks.measure import (flops_per_token, matmul_only_seconds, matmul_peak_flops,
+                                      peak_rss_mb, training_matmuls)
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -44,7 +45,10 @@ def bench_train(workload, steps=50, repeats=3):
     `mfu` (tf_lm's, nanoGPT's FLOP estimate against `peak_flops`), `peak_flops` (a float32
     matmul measured in this run), `peak_rss_mb`; the compile seconds of each; `batch_slices`
     (`train.batch_slices` as `tf-lm train` resolves it) and, when it is above 1,
-    `tf_lm_unsliced_tokens_per_s` (the same model with Keras' own `train_step`).
+    `tf_lm_unsliced_tokens_per_s` (the same model with Keras' own `train_step`);
+    `matmul_only_tokens_per_s`: the step's matrix products alone, forward and backward, in one
+    XLA program (`matmul_only_seconds`): the ceiling these float32 products alone leave on this
+    machine.
     """
     from tf_lm.benchmarks.peer_models import keras_hub_gpt2
     from tf_lm.training.optimizers import build_optimizer
@@ -72,6 +76,8 @@ def bench_train(workload, steps=50, repeats=3):
         tokens_per_step, train.jit_compile, train.steps_per_execution,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     peak = matmul_peak_flops()
+    products = training_matmuls(model.backbone, workload.vocabulary_size, train.batch_size,
+                                block)
     return {
         "preset": config.preset,
         "tf_lm_tokens_per_s": ours,
@@ -79,6 +85,7 @@ def bench_train(workload, steps=50, repeats=3):
         "ratio": ours / theirs,
         "mfu": ours * flops_per_token(model, block) / peak,
         "peak_flops": peak,
+        "matmul_only_tokens_per_s": tokens_per_step / matmul_only_seconds(products),
         "peak_rss_mb": peak_rss_mb(),
         "tf_lm_parameters": model.count_params(),
         "keras_hub_parameters": peer.count_params(),

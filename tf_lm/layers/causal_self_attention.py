@@ -20,8 +20,11 @@ def write_cache(cache, update, index):
     lowers to `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF Serving. A
     scatter runs everywhere and XLA compiles it to the same in-place update.
     """
-    batch, length = ops.shape(update)[0], ops.shape(update)[1]
+    length = ops.shape(update)[1]
     positions = ops.arange(length, dtype="int32")[None, :] + _per_row(index)  # (b or 1, seq)
+    # The batch size read from a per-row index rather than from `update`: every layer then
+    # builds the same indices from the same tensor, and grappler computes them once per step.
+    batch = ops.shape(index)[0] if len(getattr(index, "shape", ())) == 1 else ops.shape(update)[0]
     shape = (batch, length, 2)
     indices = ops.stack([  # (batch, seq, 2, 3): keys/values, row, position
         ops.broadcast_to(ops.arange(2, dtype="int32")[None, None, :], shape),
@@ -183,7 +186,8 @@ class CausalSelfAttention(keras.layers.Layer):
         run in float32 (a matmul accumulates in float32 too)."""
         scores = ops.sum(ops.cast(query, "float32") * ops.cast(key, "float32"), axis=-1)
         scores = ops.where(mask[:, 0, :, None], scores, -1e9)  # (batch, max_length, heads)
-        weights = self.weights_dropout(_softmax(scores, axis=1), training=training)
+        weights = ops.cast(_softmax(scores, axis=1), self.compute_dtype)
+        weights = ops.cast(self.weights_dropout(weights, training=training), "float32")
         outputs = ops.sum(weights[..., None] * ops.cast(value, "float32"), axis=1)  # (b, h, hd)
         outputs = ops.reshape(ops.cast(outputs, self.compute_dtype), (-1, 1, self.hidden_dim))
         return self.output_dropout(tokenwise(self.output_dense, outputs), training=training)
