@@ -38,5 +38,18 @@ def test_training_matmuls_are_the_flop_estimate_less_the_vectors():
     assert flops / (12 * 64) == flops_per_token(model, 64) - 6 * 1_152
 
 
-def test_matmul_only_seconds_times_the_products():
-    assert 0 < matmul_only_seconds([(1, 32, 16, 8), (2, 8, 8, 8)], repeats=2) < 10
+def test_an_untied_head_is_one_product_and_the_input_table_a_lookup():
+    config = Config.resolve(preset="nanogpt-cpu", overrides=["model.tie_embeddings=false"])
+    model = build_causal_lm(config.model, 65, 64)
+    products = training_matmuls(model.backbone, 65, batch_size=12, sequence_length=64)
+    flops = sum(2 * batch * m * k * n for batch, m, k, n in products)
+    # N now holds the input table (65 × 128) besides the head; only the head is multiplied.
+    assert flops / (12 * 64) == flops_per_token(model, 64) - 6 * (1_152 + 65 * 128)
+
+
+def test_matmul_only_seconds_times_the_products_or_declines_past_its_memory():
+    products = [(1, 32, 16, 8), (2, 8, 8, 8), (2, 8, 8, 8)]
+    assert 0 < matmul_only_seconds(products, repeats=2) < 10
+    # Operands and outputs: (32·16 + 16·8 + 32·8) + 2 · 2·(3 · 8·8) = 1,664 floats, 6,656 bytes.
+    assert matmul_only_seconds(products, repeats=2, memory_limit=6_655) is None
+    assert matmul_only_seconds(products, repeats=2, memory_limit=6_656) > 0

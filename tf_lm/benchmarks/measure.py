@@ -72,9 +72,10 @@ def training_matmuls(backbone, vocabulary_size, batch_size, sequence_length):
 
     A dense layer x · W over the step's tokens has one product forward and two backward
     (dY · Wᵀ and xᵀ · dY); each of the two attention products (Q Kᵀ and weights · V, one per
-    sequence and head) likewise has two backward. The head counts once, tied or not. Their
-    FLOPs (2·batch·m·k·n each) are nanoGPT's 6N + 12·L·H·Q·T per token, less the few
-    parameters outside matrices (LayerNorms, biases).
+    sequence and head) likewise has two backward. The head counts once, tied or not; the input
+    embedding is a lookup. Their FLOPs (2·batch·m·k·n each) are nanoGPT's 6N + 12·L·H·Q·T per
+    token less 6 per parameter that no product multiplies: LayerNorms, biases, the position
+    table and, with an untied head, the input embedding table.
     """
     tokens = batch_size * sequence_length
     hidden, heads = backbone.hidden_dim, backbone.num_heads
@@ -95,14 +96,24 @@ def training_matmuls(backbone, vocabulary_size, batch_size, sequence_length):
     return products
 
 
-def matmul_only_seconds(products, repeats=10):
-    """The fastest of `repeats` runs of `products` (from `training_matmuls`) alone, in one XLA
-    program, all independent, so XLA may run several at once: a floor under the time of a
-    training step with these shapes on this machine (nothing else of the step is counted)."""
+def matmul_only_seconds(products, dtype="float32", repeats=10, memory_limit=2 ** 31):
+    """`products` (from `training_matmuls`) alone, in `dtype`, in one XLA program, all
+    independent so that XLA may run several at once: the fastest of `repeats` runs, a floor
+    under the time of a training step with these shapes on this machine (nothing else of the
+    step is counted). Every product's output is returned, so none can be shrunk away (a slice
+    of a product lets XLA compute only the slice).
+
+    Every product has operands of its own: XLA would compute identical products once.
+    Returns None when operands and outputs would need more than `memory_limit` bytes (a
+    gpt2-small step's would take tens of GB).
+    """
     import tensorflow as tf
 
-    operands = [(tf.random.normal([batch, m, k]), tf.random.normal([batch, k, n]))
-                for batch, m, k, n in products]
+    size = sum(batch * (m * k + k * n + m * n) for batch, m, k, n in products)
+    if size * tf.as_dtype(dtype).size > memory_limit:
+        return None
+    operands = [(tf.random.normal([batch, m, k], dtype=dtype),
+                 tf.random.normal([batch, k, n], dtype=dtype)) for batch, m, k, n in products]
 
     @tf.function(jit_compile=True)
     def run():

@@ -46,9 +46,10 @@ def bench_train(workload, steps=50, repeats=3):
     matmul measured in this run), `peak_rss_mb`; the compile seconds of each; `batch_slices`
     (`train.batch_slices` as `tf-lm train` resolves it) and, when it is above 1,
     `tf_lm_unsliced_tokens_per_s` (the same model with Keras' own `train_step`);
-    `matmul_only_tokens_per_s`: the step's matrix products alone, forward and backward, in one
-    XLA program (`matmul_only_seconds`): the ceiling these float32 products alone leave on this
-    machine.
+    `matmul_only_tokens_per_s`: the whole batch's matrix products alone, forward and backward,
+    in the model's compute dtype, in one XLA program (`matmul_only_seconds`): the ceiling these
+    products leave on this machine, whatever else the step does (None when their outputs
+    would not fit in 2 GiB).
     """
     from tf_lm.benchmarks.peer_models import keras_hub_gpt2
     from tf_lm.training.optimizers import build_optimizer
@@ -78,6 +79,7 @@ def bench_train(workload, steps=50, repeats=3):
     peak = matmul_peak_flops()
     products = training_matmuls(model.backbone, workload.vocabulary_size, train.batch_size,
                                 block)
+    matmul_only = matmul_only_seconds(products, model.compute_dtype)
     return {
         "preset": config.preset,
         "tf_lm_tokens_per_s": ours,
@@ -85,7 +87,7 @@ def bench_train(workload, steps=50, repeats=3):
         "ratio": ours / theirs,
         "mfu": ours * flops_per_token(model, block) / peak,
         "peak_flops": peak,
-        "matmul_only_tokens_per_s": tokens_per_step / matmul_only_seconds(products),
+        "matmul_only_tokens_per_s": tokens_per_step / matmul_only if matmul_only else None,
         "peak_rss_mb": peak_rss_mb(),
         "tf_lm_parameters": model.count_params(),
         "keras_hub_parameters": peer.count_params(),

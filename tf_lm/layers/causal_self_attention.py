@@ -22,9 +22,11 @@ def write_cache(cache, update, index):
     """
     length = ops.shape(update)[1]
     positions = ops.arange(length, dtype="int32")[None, :] + _per_row(index)  # (b or 1, seq)
-    # The batch size read from a per-row index rather than from `update`: every layer then
-    # builds the same indices from the same tensor, and grappler computes them once per step.
-    batch = ops.shape(index)[0] if len(getattr(index, "shape", ())) == 1 else ops.shape(update)[0]
+    # With a per-row index the batch size is read from it rather than from `update`: every
+    # layer then builds the same indices from the same tensor, and grappler computes them once
+    # per step. (An index of unknown rank, or one value for every row, uses `update`.)
+    per_row = getattr(index, "ndim", 0) == 1 and index.shape[0] != 1
+    batch = ops.shape(index)[0] if per_row else ops.shape(update)[0]
     shape = (batch, length, 2)
     indices = ops.stack([  # (batch, seq, 2, 3): keys/values, row, position
         ops.broadcast_to(ops.arange(2, dtype="int32")[None, None, :], shape),
@@ -44,7 +46,7 @@ def _softmax(scores, axis):
 
     Used for one query per row, where `ops.softmax` is a single op that oneDNN-enabled
     TensorFlow (the default on x86) replaces with a kernel costing tens of microseconds on a
-    few dozen numbers; four elementwise ops and two reductions cost a few each.
+    few dozen numbers; three elementwise ops and two reductions cost a few each.
     """
     exponentials = ops.exp(scores - ops.max(scores, axis=axis, keepdims=True))
     return exponentials / ops.sum(exponentials, axis=axis, keepdims=True)
@@ -69,8 +71,10 @@ class CausalSelfAttention(keras.layers.Layer):
     spelled as a multiply and a sum over the cache as it lies, with the softmax written out.
     The result is the same as the batched matmuls of a longer input; the op count is what
     differs: the exported model runs op by op (TF Serving has no XLA), and there a batched
-    matmul, a softmax or a transpose on a few dozen numbers is a oneDNN kernel costing tens of
-    microseconds, where a multiply or a sum costs a few.
+    matmul or a softmax on a few dozen numbers is a oneDNN kernel costing tens of microseconds
+    (a transpose up to that at batch 8), where a multiply or a sum costs a few. (Measured at a
+    context of 64; the multiply makes a temporary the size of the cache, so at long contexts
+    without XLA, which fuses it into the sum, a batched matmul may be the cheaper op again.)
 
     Args:
         num_heads: attention heads; the input width must be divisible by it.
@@ -132,18 +136,19 @@ class CausalSelfAttention(keras.layers.Layer):
     def call(self, inputs, padding_mask=None, cache=None, cache_index=0, training=None):
         length = ops.shape(inputs)[1]
         qkv = tokenwise(self.qkv_dense, inputs)  # (batch, seq, 3 * hidden)
-        qkv = ops.reshape(qkv, (-1, length, 3, self.num_heads, self.head_dim))
+        qkv = ops.reshape(qkv, (-1, length, 3, self.num_heads, self.head_dim))  # (b, seq, 3, h, hd)
         # Scale before the product (as keras-hub does): Q Kᵀ itself may overflow float16.
         scale = ops.cast(1.0 / math.sqrt(self.head_dim), qkv.dtype)
         query_positions = ops.arange(length, dtype="int32")[None, :]  # (1, seq)
         if cache is None:
             qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, seq, head_dim)
-            mask = self._mask(query_positions, length, padding_mask, inputs.shape[1])
+            mask = self._mask(query_positions, length, padding_mask, inputs.shape[:2])
             return self._attend(qkv[0] * scale, qkv[1], qkv[2], mask, training)
         self._check_cache_index(inputs, cache, cache_index)
         cache = write_cache(cache, qkv[:, :, 1:], cache_index)  # (2, b, max_len, heads, hd)
         query_positions = query_positions + _per_row(cache_index)  # (batch or 1, seq)
-        mask = self._mask(query_positions, ops.shape(cache)[2], padding_mask, cache.shape[2])
+        mask = self._mask(query_positions, ops.shape(cache)[2], padding_mask,
+                          (inputs.shape[0], cache.shape[2]))
         query = qkv[:, :, 0] * scale  # (batch, seq, heads, head_dim)
         key, value = cache[0], cache[1]  # views (batch, max_length, heads, head_dim)
         if inputs.shape[1] == 1:
@@ -153,13 +158,14 @@ class CausalSelfAttention(keras.layers.Layer):
             outputs = self._attend(query, key, value, mask, training)
         return outputs, cache
 
-    def _mask(self, query_positions, key_length, padding_mask, static_key_length):
+    def _mask(self, query_positions, key_length, padding_mask, static_shape):
         """`(batch or 1, seq, key_length)` bool: key position ≤ query position, and a real
-        token where `padding_mask` is given."""
+        token where `padding_mask` is given (`static_shape`: its expected (batch, key_length),
+        None where unknown)."""
         key_positions = ops.arange(key_length, dtype="int32")
         mask = key_positions[None, None, :] <= query_positions[:, :, None]
         if padding_mask is not None:
-            self._check_padding_mask(padding_mask, static_key_length)
+            self._check_padding_mask(padding_mask, tuple(static_shape))
             mask = ops.logical_and(mask, ops.cast(padding_mask, "bool")[:, None, :])
         return mask
 
@@ -183,7 +189,8 @@ class CausalSelfAttention(keras.layers.Layer):
     def _attend_one(self, query, key, value, mask, training):
         """One query per row, over the cache as it lies: query `(batch, 1, heads, hd)`, key
         and value `(batch, max_length, heads, hd)` → `(batch, 1, hidden)`. Products and sums
-        run in float32 (a matmul accumulates in float32 too)."""
+        run in float32, as a matmul accumulates (under a float16 or bfloat16 policy that casts
+        a float32 copy of the cache each step)."""
         scores = ops.sum(ops.cast(query, "float32") * ops.cast(key, "float32"), axis=-1)
         scores = ops.where(mask[:, 0, :, None], scores, -1e9)  # (batch, max_length, heads)
         weights = ops.cast(_softmax(scores, axis=1), self.compute_dtype)
@@ -202,13 +209,13 @@ class CausalSelfAttention(keras.layers.Layer):
                 f"`cache_index` + sequence length must fit in the cache of max_length="
                 f"{max_length}. Received: cache_index={index}, sequence length={length}")
 
-    def _check_padding_mask(self, padding_mask, key_length):
+    def _check_padding_mask(self, padding_mask, expected):
         mask_shape = tuple(padding_mask.shape)
-        if len(mask_shape) != 2 or (None not in (mask_shape[1], key_length)
-                                    and mask_shape[1] != key_length):
+        if len(mask_shape) != 2 or any(
+                m is not None and e is not None and m != e for m, e in zip(mask_shape, expected)):
             raise ValueError(
-                f"`padding_mask` must have shape (batch, key_length) with key_length="
-                f"{key_length} (the sequence length, or the cache length when decoding). "
+                f"`padding_mask` must have shape (batch, key_length) = {expected} (key_length "
+                f"is the sequence length, or the cache length when decoding). "
                 f"Received: padding_mask.shape={mask_shape}")
 
     def compute_output_shape(self, input_shape):
