@@ -78,8 +78,8 @@ def training_matmuls(backbone, vocabulary_size, batch_size, sequence_length):
     table and, with an untied head, the input embedding table.
     """
     tokens = batch_size * sequence_length
-    hidden, heads = backbone.hidden_dim, backbone.num_heads
-    head_size, length = hidden // heads, sequence_length
+    hidden, heads, head_size = backbone.hidden_dim, backbone.num_heads, backbone.head_dim
+    length = sequence_length
     widths = [(hidden, 3 * hidden), (hidden, hidden), (hidden, backbone.intermediate_dim),
               (backbone.intermediate_dim, hidden)] * backbone.num_layers
     products = []
