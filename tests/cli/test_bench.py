@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from tf_lm.cli.bench import _op_table
 from tf_lm.cli.main import main
 
 TINY = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
@@ -29,10 +30,30 @@ def test_each_benchmark_runs_and_reports_its_documented_keys(capsys, what):
         assert [line["batch"] for line in lines] == [1, 2]
 
 
+def test_export_trace_reports_where_the_exported_time_goes(capsys):
+    args = [a for a in TINY if not a.startswith("--batches")]
+    assert main(["bench", "export", *args, "--batches=1", "--trace"]) == 0
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert line["ops_per_token"] > 10 and line["op_us_per_token"] > 0
+    table = line["op_table"]
+    assert 0 < len(table) <= 15
+    times = [row["us_per_token"] for row in table]
+    assert times == sorted(times, reverse=True)
+    ops = {row["op"] for row in table}
+    assert any("MatMul" in op for op in ops), ops  # the dense layers (`_MklMatMul` on oneDNN)
+    assert not any(op.startswith("Xla") for op in ops)
+    text = _op_table(table)  # what prints without --json
+    assert "calls/token" in text and table[0]["op"] in text.splitlines()[1]
+
+
 def test_bad_arguments_are_one_line_and_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "generate", "--batches", "1,x"])
     assert exit_info.value.code == 2
     assert "--batches must be integers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "train", "--trace"])
+    assert exit_info.value.code == 2
+    assert "--trace applies to `bench export` only" in capsys.readouterr().err
     assert main(["bench", "train", "--model.architecture=lstm"]) == 2
     assert "needs a gpt model" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def test_pre_and_post_norm_differ():
 def test_cached_decoding_equals_the_full_pass():
     block = TransformerBlock(2, 32)
     full = np.asarray(block(X))
-    cache = np.zeros((2, 2, 8, 2, 4), "float32")
+    cache = np.zeros((2, 2, 2, 8, 4), "float32")  # (keys/values, batch, heads, max_length, hd)
     out, cache = block(X[:, :3], cache=cache, cache_index=0)
     steps = [np.asarray(out)]
     for i in range(3, 6):

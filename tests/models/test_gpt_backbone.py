@@ -24,7 +24,8 @@ def test_cached_decoding_equals_the_full_pass(options):
     backbone = tiny(**options)
     full = np.asarray(backbone(IDS))
     cache = backbone.initial_cache(2, 8)
-    assert [tuple(layer.shape) for layer in cache] == [(2, 2, 8, 2, 4)] * 2
+    # One (keys/values, batch, heads, max_length, head_dim) tensor per layer.
+    assert [tuple(layer.shape) for layer in cache] == [(2, 2, 2, 8, 4)] * 2
     out, cache = backbone(IDS[:, :2], cache=cache, cache_index=0)
     steps = [np.asarray(out)]
     for i in range(2, 6):
@@ -60,7 +61,7 @@ def test_a_cache_longer_than_the_position_table_is_refused():
         backbone.initial_cache(1, 9)
     sinusoidal = tiny(position_encoding="sinusoidal")
     sinusoidal.build(IDS.shape)
-    assert tuple(sinusoidal.initial_cache(1, 100)[0].shape)[2] == 100
+    assert tuple(sinusoidal.initial_cache(1, 100)[0].shape)[3] == 100
 
 
 def test_a_sequence_longer_than_the_context_is_refused():

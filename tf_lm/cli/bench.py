@@ -11,7 +11,8 @@ DESCRIPTION = """Benchmarks, each after a warm-up (compile time reported apart),
   generate  greedy new tokens/s at each batch size, against keras-hub's
             GPT2CausalLM.generate and against tf_lm's own uncached decoding
   export    latency of the exported serving_default loaded as TF Serving loads it (TF1
-            Session, no XLA) against the in-Python compiled path
+            Session, no XLA) against the in-Python compiled path; --trace adds where
+            the exported call's time goes, per op type (executed ops per new token)
   data      tokens/s of the input pipeline alone, against the training rate
 The model and data come from --preset/--config/overrides (default: nanogpt-cpu on Tiny
 Shakespeare). --json prints one JSON object per line."""
@@ -30,6 +31,9 @@ def add_parser(subparsers):
                         help="generate/export: new tokens per prompt (default 255)")
     parser.add_argument("--batches", default="1,8", metavar="B,B",
                         help="generate/export: batch sizes (default 1,8)")
+    parser.add_argument("--trace", action="store_true",
+                        help="export: one more call with a full trace, its ops per new token "
+                             "and time per op type")
     add_config_arguments(parser)
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -46,6 +50,8 @@ def run(args, extra):
     _positive(args.parser, "--repeats", args.repeats)
     _positive(args.parser, "--steps", args.steps)
     _positive(args.parser, "--new-tokens", args.new_tokens)
+    if args.trace and args.what != "export":
+        args.parser.error(f"--trace applies to `bench export` only. Received: bench {args.what}")
     try:
         batches = tuple(_positive(args.parser, "--batches", int(b))
                         for b in args.batches.split(","))
@@ -66,7 +72,7 @@ def run(args, extra):
     elif args.what == "export":
         from tf_lm.benchmarks.export_benchmark import bench_export
 
-        results = bench_export(workload, args.new_tokens, batches, args.repeats)
+        results = bench_export(workload, args.new_tokens, batches, args.repeats, args.trace)
     else:
         from tf_lm.benchmarks.data_benchmark import bench_data
 
@@ -74,12 +80,23 @@ def run(args, extra):
     for result in results:
         result = {"benchmark": args.what, "preset": config.preset, **result}
         print(json.dumps(result) if args.json else _line(result))
+        if "op_table" in result and not args.json:
+            print(_op_table(result["op_table"]))
     return 0
+
+
+def _op_table(rows):
+    lines = [f"  {'op':<24} {'calls/token':>11} {'µs each':>8} {'µs/token':>9}"]
+    lines += [f"  {row['op']:<24} {row['per_token']:>11.1f} {row['us_each']:>8.1f} "
+              f"{row['us_per_token']:>9.1f}" for row in rows]
+    return "\n".join(lines)
 
 
 def _line(result):
     parts = []
     for key, value in result.items():
+        if isinstance(value, list):
+            continue
         if isinstance(value, float):
             value = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
         parts.append(f"{key}={value}")

@@ -13,25 +13,27 @@ from tf_lm.layers.tokenwise import tokenwise
 def write_cache(cache, update, index):
     """`cache` with `update` written at sequence positions `index ... index+seq-1`.
 
-    cache: `(2, batch, max_length, heads, head_dim)` (keys, values), update: `(batch, seq, 2,
+    cache: `(2, batch, heads, max_length, head_dim)` (keys, values), update: `(batch, seq, 2,
     heads, head_dim)` (as the projection lays them out), index: a scalar, or one index per row
-    `(batch,)` (prompts of different lengths). One scatter (`TensorScatterUpdate`) at
-    (key or value, row, position) triples, not `ops.slice_update`: on TensorFlow the latter
-    lowers to `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF Serving. A
-    scatter runs everywhere and XLA compiles it to the same in-place update.
+    `(batch,)` (prompts of different lengths). One scatter (`TensorScatterUpdate`) of
+    `head_dim`-long slices at (key or value, row, head, position), so the update is written as
+    it lies, with no transpose. Not `ops.slice_update`: on TensorFlow that lowers to
+    `XlaDynamicUpdateSlice`, which only runs under XLA and so not in TF Serving. A scatter runs
+    everywhere and XLA compiles it to the same in-place update.
     """
-    length = ops.shape(update)[1]
+    length, heads = ops.shape(update)[1], update.shape[3]
     positions = ops.arange(length, dtype="int32")[None, :] + _per_row(index)  # (b or 1, seq)
     # With a per-row index the batch size is read from it rather than from `update`: every
     # layer then builds the same indices from the same tensor, and grappler computes them once
     # per step. (An index of unknown rank, or one value for every row, uses `update`.)
     per_row = getattr(index, "ndim", 0) == 1 and index.shape[0] != 1
     batch = ops.shape(index)[0] if per_row else ops.shape(update)[0]
-    shape = (batch, length, 2)
-    indices = ops.stack([  # (batch, seq, 2, 3): keys/values, row, position
-        ops.broadcast_to(ops.arange(2, dtype="int32")[None, None, :], shape),
-        ops.broadcast_to(ops.arange(batch, dtype="int32")[:, None, None], shape),
-        ops.broadcast_to(positions[:, :, None], shape)], axis=-1)
+    shape = (batch, length, 2, heads)
+    indices = ops.stack([  # (batch, seq, 2, heads, 4): keys/values, row, head, position
+        ops.broadcast_to(ops.arange(2, dtype="int32")[None, None, :, None], shape),
+        ops.broadcast_to(ops.arange(batch, dtype="int32")[:, None, None, None], shape),
+        ops.broadcast_to(ops.arange(heads, dtype="int32")[None, None, None, :], shape),
+        ops.broadcast_to(positions[:, :, None, None], shape)], axis=-1)
     return ops.scatter_update(cache, indices, ops.cast(update, cache.dtype))
 
 
@@ -41,12 +43,29 @@ def _per_row(index):
     return ops.reshape(index, (-1, 1))
 
 
+def _matmul(a, b, transpose_b=False):
+    """`a @ b` (or `a @ bᵀ`) over leading batch dimensions.
+
+    In float32, TensorFlow's `BatchMatMulV3`: `ops.matmul` emits `BatchMatMulV2`, which
+    oneDNN-enabled TensorFlow (the default on x86) replaces with a kernel costing ~50-100 µs on
+    the few thousand numbers of a decoding step, where `BatchMatMulV3` (the same product, with
+    an explicit output type) runs Eigen's in ~10 µs. XLA compiles both alike. Other dtypes use
+    `ops.matmul` (TensorFlow has no float16 CPU kernel of `BatchMatMulV3`).
+    """
+    if keras.backend.standardize_dtype(a.dtype) != "float32":
+        return ops.matmul(a, ops.swapaxes(b, -1, -2) if transpose_b else b)
+    import tensorflow as tf  # the cache path runs in TF Serving: TensorFlow's ops
+
+    return tf.raw_ops.BatchMatMulV3(x=a, y=b, adj_y=transpose_b, Tout=a.dtype)
+
+
 def _softmax(scores, axis):
     """softmax along `axis`, spelled out: exp(s - max) / sum.
 
-    Used for one query per row, where `ops.softmax` is a single op that oneDNN-enabled
-    TensorFlow (the default on x86) replaces with a kernel costing tens of microseconds on a
-    few dozen numbers; three elementwise ops and two reductions cost a few each.
+    Used with a cache (the exported model's path), where `ops.softmax` is a single op that
+    oneDNN-enabled TensorFlow (the default on x86) replaces with a kernel costing tens of
+    microseconds on a few dozen numbers; three elementwise ops and two reductions cost a few
+    each.
     """
     exponentials = ops.exp(scores - ops.max(scores, axis=axis, keepdims=True))
     return exponentials / ops.sum(exponentials, axis=axis, keepdims=True)
@@ -59,22 +78,21 @@ class CausalSelfAttention(keras.layers.Layer):
     One dense layer projects the input to queries, keys and values at once (nanoGPT's
     `c_attn`), another projects the concatenated heads back (`c_proj`).
 
-    Decoding uses a preallocated cache `(2, batch, max_length, heads, head_dim)` (keys,
+    Decoding uses a preallocated cache `(2, batch, heads, max_length, head_dim)` (keys,
     values) so every step has the same shapes: the new keys and values are one scatter at
     `cache_index`, the queries attend to all `max_length` slots, and the causal mask (key
     position ≤ query position, counted from `cache_index`) hides the slots not written yet.
-    The layout is the one a decoding step wants: `cache[0]` and `cache[1]` are views, not
-    copies, and the new keys and values are scattered from the projection's output
-    `(batch, seq, 3, heads, head_dim)` as it lies, with no transpose.
+    The layout is the one attention wants: `cache[0]` and `cache[1]` are views that batched
+    matmuls read as they lie, and the scatter writes the projection's output `(batch, seq, 3,
+    heads, head_dim)` as it lies, `head_dim` numbers at a time, so neither needs a transpose.
 
-    One new token per row (the decoding step) is a matrix–vector product per head: it is
-    spelled as a multiply and a sum over the cache as it lies, with the softmax written out.
-    The result is the same as the batched matmuls of a longer input; the op count is what
-    differs: the exported model runs op by op (TF Serving has no XLA), and there a batched
-    matmul or a softmax on a few dozen numbers is a oneDNN kernel costing tens of microseconds
-    (a transpose up to that at batch 8), where a multiply or a sum costs a few. (Measured at a
-    context of 64; the multiply makes a temporary the size of the cache, so at long contexts
-    without XLA, which fuses it into the sum, a batched matmul may be the cheaper op again.)
+    With a cache the layer runs in the exported model, op by op (TF Serving has no XLA), so
+    that path counts ops: on oneDNN-enabled TensorFlow (the x86 default) `ops.matmul`,
+    `ops.softmax` and a transpose on a few thousand numbers are oneDNN kernels costing 50 to
+    200 µs. The cache path uses `BatchMatMulV3` and a written-out softmax (see `_matmul`,
+    `_softmax`), and for one new token per row (the decoding step) reshapes where a longer
+    input needs transposes. Without a cache (training, scoring) the layer uses Keras' ops,
+    which XLA compiles.
 
     Args:
         num_heads: attention heads; the input width must be divisible by it.
@@ -89,7 +107,7 @@ class CausalSelfAttention(keras.layers.Layer):
         inputs: `(batch, seq, hidden)`.
         padding_mask: optional `(batch, key_length)`, true/1 for real tokens; key_length is
             `seq`, or `max_length` with a cache.
-        cache: optional `(2, batch, max_length, heads, head_dim)`: keys, values.
+        cache: optional `(2, batch, heads, max_length, head_dim)`: keys, values.
         cache_index: position of `inputs[:, 0]` in the cache: a scalar, or `(batch,)` for
             rows at different positions (prompts of different lengths); may be a tensor.
         training: enables dropout.
@@ -145,17 +163,12 @@ class CausalSelfAttention(keras.layers.Layer):
             mask = self._mask(query_positions, length, padding_mask, inputs.shape[:2])
             return self._attend(qkv[0] * scale, qkv[1], qkv[2], mask, training)
         self._check_cache_index(inputs, cache, cache_index)
-        cache = write_cache(cache, qkv[:, :, 1:], cache_index)  # (2, b, max_len, heads, hd)
+        cache = write_cache(cache, qkv[:, :, 1:], cache_index)  # (2, b, heads, max_len, hd)
         query_positions = query_positions + _per_row(cache_index)  # (batch or 1, seq)
-        mask = self._mask(query_positions, ops.shape(cache)[2], padding_mask,
-                          (inputs.shape[0], cache.shape[2]))
+        mask = self._mask(query_positions, ops.shape(cache)[3], padding_mask,
+                          (inputs.shape[0], cache.shape[3]))
         query = qkv[:, :, 0] * scale  # (batch, seq, heads, head_dim)
-        key, value = cache[0], cache[1]  # views (batch, max_length, heads, head_dim)
-        if inputs.shape[1] == 1:
-            outputs = self._attend_one(query, key, value, mask, training)
-        else:
-            query, key, value = (ops.transpose(x, (0, 2, 1, 3)) for x in (query, key, value))
-            outputs = self._attend(query, key, value, mask, training)
+        outputs = self._attend_cached(query, cache[0], cache[1], mask, training)
         return outputs, cache
 
     def _mask(self, query_positions, key_length, padding_mask, static_shape):
@@ -186,23 +199,30 @@ class CausalSelfAttention(keras.layers.Layer):
         outputs = ops.reshape(ops.transpose(outputs, (0, 2, 1, 3)), (-1, length, self.hidden_dim))
         return self.output_dropout(tokenwise(self.output_dense, outputs), training=training)
 
-    def _attend_one(self, query, key, value, mask, training):
-        """One query per row, over the cache as it lies: query `(batch, 1, heads, hd)`, key
-        and value `(batch, max_length, heads, hd)` → `(batch, 1, hidden)`. Products and sums
-        run in float32, as a matmul accumulates (under a float16 or bfloat16 policy that casts
-        a float32 copy of the cache each step)."""
-        scores = ops.sum(ops.cast(query, "float32") * ops.cast(key, "float32"), axis=-1)
-        scores = ops.where(mask[:, 0, :, None], scores, -1e9)  # (batch, max_length, heads)
-        weights = ops.cast(_softmax(scores, axis=1), self.compute_dtype)
-        weights = ops.cast(self.weights_dropout(weights, training=training), "float32")
-        outputs = ops.sum(weights[..., None] * ops.cast(value, "float32"), axis=1)  # (b, h, hd)
-        outputs = ops.reshape(ops.cast(outputs, self.compute_dtype), (-1, 1, self.hidden_dim))
+    def _attend_cached(self, query, key, value, mask, training):
+        """Over the cache as it lies: query `(batch, seq, heads, hd)`, key and value `(batch,
+        heads, max_length, hd)` → `(batch, seq, hidden)`. Run op by op in TF Serving, so every
+        op counts: `BatchMatMulV3` and a written-out softmax (see `_matmul`, `_softmax`), and
+        for one token (the decoding step) reshapes where a longer input needs transposes."""
+        length, one_token = ops.shape(query)[1], query.shape[1] == 1
+        if one_token:  # (batch, 1, heads, hd) holds the same numbers as (batch, heads, 1, hd)
+            query = ops.reshape(query, (-1, self.num_heads, 1, self.head_dim))
+        else:
+            query = ops.transpose(query, (0, 2, 1, 3))  # (batch, heads, seq, head_dim)
+        scores = ops.cast(_matmul(query, key, transpose_b=True), "float32")  # (b, h, seq, len)
+        scores = ops.where(mask[:, None], scores, -1e9)  # float32: -1e9 would overflow float16
+        weights = ops.cast(_softmax(scores, axis=-1), self.compute_dtype)
+        weights = self.weights_dropout(weights, training=training)
+        outputs = _matmul(weights, value)  # (batch, heads, seq, head_dim)
+        if not one_token:
+            outputs = ops.transpose(outputs, (0, 2, 1, 3))  # (batch, seq, heads, head_dim)
+        outputs = ops.reshape(outputs, (-1, length, self.hidden_dim))
         return self.output_dropout(tokenwise(self.output_dense, outputs), training=training)
 
     def _check_cache_index(self, inputs, cache, cache_index):
         """A static index past the cache is refused here; a tensor index is the decoding
         loop's to bound (XLA would silently drop the write)."""
-        length, max_length, index = inputs.shape[1], cache.shape[2], static_int(cache_index)
+        length, max_length, index = inputs.shape[1], cache.shape[3], static_int(cache_index)
         if index is not None and isinstance(length, int) and isinstance(max_length, int) \
                 and not 0 <= index <= max_length - length:
             raise ValueError(

@@ -40,7 +40,7 @@ class GPTBackbone(keras.Model):
     Call arguments:
         token_ids: `(batch, seq)` integers.
         padding_mask: optional `(batch, key_length)`; see `CausalSelfAttention`.
-        cache: optional, from `initial_cache`: a tuple of one `(2, batch, max_length, heads,
+        cache: optional, from `initial_cache`: a tuple of one `(2, batch, heads, max_length,
             head_dim)` cache per layer.
         cache_index: position of `token_ids[:, 0]` (scalar, may be a tensor).
         training: enables dropout.
@@ -139,8 +139,8 @@ class GPTBackbone(keras.Model):
         return x, tuple(caches)
 
     def initial_cache(self, batch_size, max_length):
-        """An empty cache: a tuple of `num_layers` zero tensors `(2, batch_size, max_length,
-        num_heads, head_dim)` (the keys and values of each layer).
+        """An empty cache: a tuple of `num_layers` zero tensors `(2, batch_size, num_heads,
+        max_length, head_dim)` (the keys and values of each layer).
 
         `batch_size` and `max_length` may be scalar tensors (the exported graph's shapes are
         known only at run time); a Python `max_length` is checked against the position table.
@@ -150,7 +150,7 @@ class GPTBackbone(keras.Model):
             raise ValueError(
                 f"`max_length` cannot exceed the learned position table. Received: "
                 f"max_length={max_length}, sequence_length={self.sequence_length}")
-        shape = (2, batch_size, max_length, self.num_heads, self.head_dim)
+        shape = (2, batch_size, self.num_heads, max_length, self.head_dim)
         return tuple(ops.zeros(shape, dtype=self.compute_dtype) for _ in range(self.num_layers))
 
     def reorder_cache(self, cache, rows):
