@@ -46,6 +46,25 @@ def test_export_trace_reports_where_the_exported_time_goes(capsys):
     assert "calls/token" in text and table[0]["op"] in text.splitlines()[1]
 
 
+def test_export_against_another_export_alternates_the_two(capsys, tmp_path):
+    from tf_lm.benchmarks.workload import Workload
+    from tf_lm.config import Config
+    from tf_lm.serving import export_model
+
+    overrides = [a[2:] for a in TINY if a.startswith(("--model.", "--data.", "--train."))]
+    workload = Workload.from_config(Config.resolve(preset="nanogpt-cpu", overrides=overrides))
+    export_model(workload.model(), workload.tokenizer, str(tmp_path), "peer")
+    args = [a for a in TINY if not a.startswith("--batches")]
+    # A model folder: its latest (only) version is the peer.
+    assert main(["bench", "export", *args, "--batches=1", "--against",
+                 str(tmp_path / "peer")]) == 0
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert line["against_ms"] > 0
+    assert line["against_ratio"] == pytest.approx(line["exported_ms"] / line["against_ms"])
+    assert main(["bench", "export", *args, "--against", str(tmp_path)]) == 2
+    assert "--against must be an exported model version" in capsys.readouterr().err
+
+
 def test_bad_arguments_are_one_line_and_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "generate", "--batches", "1,x"])
@@ -55,5 +74,9 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys):
         main(["bench", "train", "--trace"])
     assert exit_info.value.code == 2
     assert "--trace applies to `bench export` only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "generate", "--against", "export/tf_lm"])
+    assert exit_info.value.code == 2
+    assert "--against applies to `bench export` only" in capsys.readouterr().err
     assert main(["bench", "train", "--model.architecture=lstm"]) == 2
     assert "needs a gpt model" in capsys.readouterr().err

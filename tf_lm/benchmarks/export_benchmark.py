@@ -1,11 +1,53 @@
 """`tf-lm bench export`: the exported model, loaded as TF Serving loads it, against Python."""
 
 import collections
+import os
 import tempfile
 
 import numpy as np
 
-from tf_lm.benchmarks.measure import timed
+from tf_lm.benchmarks.measure import alternated, timed
+from tf_lm.errors import InputError
+
+
+def saved_model_version(path):
+    """`path` if it holds `saved_model.pb`, else its highest numbered version folder that
+    does (a model folder such as `export/tf_lm`)."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = sorted(int(name) for name in (os.listdir(path) if os.path.isdir(path) else [])
+                      if name.isdigit()
+                      and os.path.isfile(os.path.join(path, name, "saved_model.pb")))
+    if not versions:
+        raise InputError(
+            f"--against must be an exported model version (a folder with saved_model.pb) or "
+            f"a model folder of numbered versions. Received: {path!r}")
+    return os.path.join(path, str(versions[-1]))
+
+
+class _Served:
+    """An exported model loaded as TF Serving loads it: a TF1 Session, no XLA."""
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        self.path = path
+        self.session = tf.compat.v1.Session(graph=tf.Graph())
+        with self.session.graph.as_default():
+            meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], path)
+        self.signature = meta_graph.signature_def["serving_default"]
+
+    def request(self, prompts, new_tokens):
+        """`(fetch, feed)` of a greedy `serving_default` call on `prompts`."""
+        inputs = self.signature.inputs
+        feed = {inputs["prompts"].name: np.array([p.encode("utf-8") for p in prompts], object),
+                inputs["max_new_tokens"].name: np.int32(new_tokens)}
+        return self.signature.outputs["text"].name, feed
+
+    def call(self, prompts, new_tokens):
+        """A function that makes that call."""
+        fetch, feed = self.request(prompts, new_tokens)
+        return lambda: self.session.run(fetch, feed)
 
 
 def op_profile(session, fetch, feed, new_tokens, top=15):
@@ -33,13 +75,16 @@ def op_profile(session, fetch, feed, new_tokens, top=15):
     return sum(calls.values()) / new_tokens, sum(micros.values()) / new_tokens, table
 
 
-def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=False):
+def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=False,
+                 against=None):
     """Latency of `serving_default` (TF1 Session, no XLA: the model server's path) against
     `TextGenerator.generate` (the in-Python, XLA-compiled loop), greedy, text in and out.
 
     Returns one dict per batch size: `batch`, `exported_ms`, `python_ms`, `ratio`
     (exported / Python), and both in new tokens/s. With `trace`, also the exported call's
-    `ops_per_token`, `op_us_per_token` and `op_table` (see `op_profile`).
+    `ops_per_token`, `op_us_per_token` and `op_table` (see `op_profile`). With `against`, the
+    path of another export (an earlier tree's, say), its calls alternate with this export's
+    and the dict adds `against_ms` and `against_ratio` (this export's time / the other's).
     """
     import tensorflow as tf
 
@@ -47,6 +92,7 @@ def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=Fals
     from tf_lm.generation.text_generator import TextGenerator
     from tf_lm.serving import export_model
 
+    peer = _Served(saved_model_version(against)) if against is not None else None
     model = workload.model()
     tokenizer = workload.tokenizer
     generator = TextGenerator(model, tokenizer)
@@ -54,21 +100,25 @@ def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=Fals
     text = tokenizer.decode(workload.tokens[:8])
     results = []
     with tempfile.TemporaryDirectory() as base:
-        path = export_model(model, tokenizer, base, "bench",
-                            export_config=ExportConfig(max_new_tokens_limit=limit))
-        session = tf.compat.v1.Session(graph=tf.Graph())
-        with session.graph.as_default():
-            meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
-        signature = meta_graph.signature_def["serving_default"]
+        served = _Served(export_model(model, tokenizer, base, "bench",
+                                      export_config=ExportConfig(max_new_tokens_limit=limit)))
         for batch in batches:
             prompts = [text] * batch
-            feed = {signature.inputs["prompts"].name:
-                    np.array([p.encode("utf-8") for p in prompts], object),
-                    signature.inputs["max_new_tokens"].name: np.int32(new_tokens)}
-            fetch = signature.outputs["text"].name
+            call = served.call(prompts, new_tokens)
             python, _ = timed(lambda: generator.generate(prompts, max_new_tokens=new_tokens),
                               repeats)
-            exported, _ = timed(lambda: session.run(fetch, feed), repeats)
+            if peer is None:
+                exported, _ = timed(call, repeats)
+            else:
+                peer_call = peer.call(prompts, new_tokens)
+                try:
+                    peer_call()
+                except tf.errors.OpError as error:
+                    raise InputError(
+                        f"The model at --against {peer.path} refused the benchmark's request "
+                        f"({batch} prompts, max_new_tokens={new_tokens}): "
+                        f"{error.message.splitlines()[0]}") from None
+                exported, other = alternated([call, peer_call], repeats)
             result = {
                 "batch": batch,
                 "exported_ms": exported * 1000,
@@ -78,9 +128,14 @@ def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=Fals
                 "python_tokens_per_s": batch * new_tokens / python,
                 "new_tokens": new_tokens,
             }
+            if peer is not None:
+                result.update(against_ms=other * 1000, against_ratio=exported / other)
             if trace:
-                ops, micros, table = op_profile(session, fetch, feed, new_tokens)
+                ops, micros, table = op_profile(served.session,
+                                                *served.request(prompts, new_tokens), new_tokens)
                 result.update(ops_per_token=ops, op_us_per_token=micros, op_table=table)
             results.append(result)
-        session.close()
+        served.session.close()
+    if peer is not None:
+        peer.session.close()
     return results

@@ -19,6 +19,21 @@ def durations(fn, repeats=5, warmup=1):
     return times, first
 
 
+def alternated(functions, repeats=5, warmup=1):
+    """Median seconds of each of `functions`, called in turn `repeats` times after `warmup`
+    calls of each: machine drift falls on all of them alike."""
+    for _ in range(warmup):
+        for fn in functions:
+            fn()
+    times = [[] for _ in functions]
+    for _ in range(repeats):
+        for fn, record in zip(functions, times):
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return [statistics.median(record) for record in times]
+
+
 def timed(fn, repeats=5, warmup=1):
     """(median seconds over `repeats` calls, seconds of the first `warmup` calls)."""
     times, first = durations(fn, repeats, warmup)

@@ -12,7 +12,8 @@ DESCRIPTION = """Benchmarks, each after a warm-up (compile time reported apart),
             GPT2CausalLM.generate and against tf_lm's own uncached decoding
   export    latency of the exported serving_default loaded as TF Serving loads it (TF1
             Session, no XLA) against the in-Python compiled path; --trace adds where
-            the exported call's time goes, per op type (executed ops per new token)
+            the exported call's time goes, per op type (executed ops per new token);
+            --against PATH alternates its calls with another export's (an A/B)
   data      tokens/s of the input pipeline alone, against the training rate
 The model and data come from --preset/--config/overrides (default: nanogpt-cpu on Tiny
 Shakespeare). --json prints one JSON object per line."""
@@ -34,6 +35,9 @@ def add_parser(subparsers):
     parser.add_argument("--trace", action="store_true",
                         help="export: one more call with a full trace, its ops per new token "
                              "and time per op type")
+    parser.add_argument("--against", metavar="PATH",
+                        help="export: another exported model (a version folder, or a model "
+                             "folder: its latest version), called in turn with this one")
     add_config_arguments(parser)
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -50,8 +54,10 @@ def run(args, extra):
     _positive(args.parser, "--repeats", args.repeats)
     _positive(args.parser, "--steps", args.steps)
     _positive(args.parser, "--new-tokens", args.new_tokens)
-    if args.trace and args.what != "export":
-        args.parser.error(f"--trace applies to `bench export` only. Received: bench {args.what}")
+    for flag, value in (("--trace", args.trace), ("--against", args.against)):
+        if value and args.what != "export":
+            args.parser.error(f"{flag} applies to `bench export` only. "
+                              f"Received: bench {args.what}")
     try:
         batches = tuple(_positive(args.parser, "--batches", int(b))
                         for b in args.batches.split(","))
@@ -72,7 +78,8 @@ def run(args, extra):
     elif args.what == "export":
         from tf_lm.benchmarks.export_benchmark import bench_export
 
-        results = bench_export(workload, args.new_tokens, batches, args.repeats, args.trace)
+        results = bench_export(workload, args.new_tokens, batches, args.repeats, args.trace,
+                               args.against)
     else:
         from tf_lm.benchmarks.data_benchmark import bench_data
 
