@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import tensorflow as tf
 
 from tf_lm.cli.bench import _op_table
 from tf_lm.cli.main import main
@@ -63,6 +64,12 @@ def test_export_against_another_export_alternates_the_two(capsys, tmp_path):
     assert line["against_ratio"] == pytest.approx(line["exported_ms"] / line["against_ms"])
     assert main(["bench", "export", *args, "--against", str(tmp_path)]) == 2
     assert "--against must be an exported model version" in capsys.readouterr().err
+    other = tf.Module()  # a SavedModel, but not a tf_lm export
+    other.double = tf.function(lambda x: {"y": 2 * x}, input_signature=[tf.TensorSpec([None])])
+    tf.saved_model.save(other, str(tmp_path / "other"),
+                        signatures={"serving_default": other.double})
+    assert main(["bench", "export", *args, "--against", str(tmp_path / "other")]) == 2
+    assert "--against must be a tf_lm export" in capsys.readouterr().err
 
 
 def test_bad_arguments_are_one_line_and_exit_2(capsys):

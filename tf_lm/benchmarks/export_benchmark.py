@@ -35,7 +35,13 @@ class _Served:
         self.session = tf.compat.v1.Session(graph=tf.Graph())
         with self.session.graph.as_default():
             meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], path)
-        self.signature = meta_graph.signature_def["serving_default"]
+        signature = meta_graph.signature_def.get("serving_default")
+        if signature is None or not {"prompts", "max_new_tokens"} <= set(signature.inputs) \
+                or "text" not in signature.outputs:
+            raise InputError(
+                f"--against must be a tf_lm export: a serving_default signature from prompts "
+                f"and max_new_tokens to text. Received: {path!r}")
+        self.signature = signature
 
     def request(self, prompts, new_tokens):
         """`(fetch, feed)` of a greedy `serving_default` call on `prompts`."""
