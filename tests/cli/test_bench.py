@@ -60,8 +60,7 @@ def test_export_against_another_export_alternates_the_two(capsys, tmp_path):
     assert main(["bench", "export", *args, "--batches=1", "--against",
                  str(tmp_path / "peer")]) == 0
     (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert line["against_ms"] > 0
-    assert line["against_ratio"] == pytest.approx(line["exported_ms"] / line["against_ms"])
+    assert line["against_ms"] > 0 and line["against_ratio"] > 0
     assert main(["bench", "export", *args, "--against", str(tmp_path)]) == 2
     assert "--against must be an exported model version" in capsys.readouterr().err
     other = tf.Module()  # a SavedModel, but not a tf_lm export
@@ -70,6 +69,11 @@ def test_export_against_another_export_alternates_the_two(capsys, tmp_path):
                         signatures={"serving_default": other.double})
     assert main(["bench", "export", *args, "--against", str(tmp_path / "other")]) == 2
     assert "--against must be a tf_lm export" in capsys.readouterr().err
+    broken = tmp_path / "broken" / "1"
+    broken.mkdir(parents=True)
+    (broken / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    assert main(["bench", "export", *args, "--against", str(broken)]) == 2
+    assert "--against must be a loadable SavedModel" in capsys.readouterr().err
 
 
 def test_bad_arguments_are_one_line_and_exit_2(capsys):

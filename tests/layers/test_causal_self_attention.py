@@ -194,6 +194,38 @@ def test_symbolic_call_with_a_cache_returns_output_and_cache():
     assert tuple(out.shape) == (2, 1, 8) and tuple(cache.shape) == (2, 2, 2, 9, 4)
 
 
+def test_a_cache_of_another_layout_is_refused():
+    layer = CausalSelfAttention(2)  # heads 2, head_dim 4
+    for shape in [(2, 2, 9, 2, 4), (2, 2, 2, 9), (3, 2, 2, 9, 4)]:
+        with pytest.raises(ValueError, match="heads=2, max_length, head_dim=4.*cache.shape="):
+            layer(X[:, :1], cache=np.zeros(shape, "float32"), cache_index=0)
+
+
+def test_a_float16_cache_given_to_a_float32_layer_is_cast_on_entry():
+    # Keras casts floating-point arguments to the layer's compute dtype, so the products
+    # never see mixed dtypes; decoding matches the full pass.
+    layer = CausalSelfAttention(2)
+    full = np.asarray(layer(X))
+    cache = ops.zeros((2, 2, 2, 6, 4), "float16")
+    outputs = []
+    for i in range(6):
+        out, cache = layer(X[:, i:i + 1], cache=cache, cache_index=i)
+        outputs.append(np.asarray(out))
+        assert keras.backend.standardize_dtype(cache.dtype) == "float32"
+    np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, atol=1e-5)
+
+
+def test_large_float16_scores_do_not_overflow_when_decoding_with_a_cache():
+    layer = CausalSelfAttention(1, dtype="mixed_float16")
+    x = np.full((1, 3, 64), 1.0, "float32")
+    layer.build(x.shape)
+    layer.qkv_dense.kernel.assign(np.full((64, 192), 0.6, "float32"))  # q·k ≈ 1.5e5 > 65504
+    cache = ops.zeros((2, 1, 1, 3, 64), "float16")
+    for i in range(3):
+        out, cache = layer(x[:, i:i + 1], cache=cache, cache_index=i)
+        assert np.all(np.isfinite(np.asarray(ops.cast(out, "float32"))))
+
+
 def test_a_static_cache_index_past_the_cache_is_refused():
     cache = np.zeros((2, 2, 2, 4, 4), "float32")
     with pytest.raises(ValueError, match="cache_index=4, sequence length=1"):

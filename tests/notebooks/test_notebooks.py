@@ -25,6 +25,7 @@ def test_the_notebooks_folder_has_notebooks_without_stored_outputs():
         assert not stored, f"{path.name} has stored outputs: clear them before committing"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_the_notebook_runs_top_to_bottom(path, tmp_path):
     # The notebook's own assertions check what it teaches: the bigram model beats a uniform

@@ -33,11 +33,18 @@ class _Served:
 
         self.path = path
         self.session = tf.compat.v1.Session(graph=tf.Graph())
-        with self.session.graph.as_default():
-            meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], path)
+        try:
+            with self.session.graph.as_default():
+                meta_graph = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], path)
+        except Exception as error:  # a missing tag, missing variables, a corrupt proto...
+            self.session.close()
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise InputError(f"--against must be a loadable SavedModel. Received: {path!r} "
+                             f"({first_line})") from None
         signature = meta_graph.signature_def.get("serving_default")
         if signature is None or not {"prompts", "max_new_tokens"} <= set(signature.inputs) \
                 or "text" not in signature.outputs:
+            self.session.close()
             raise InputError(
                 f"--against must be a tf_lm export: a serving_default signature from prompts "
                 f"and max_new_tokens to text. Received: {path!r}")
@@ -71,6 +78,8 @@ def op_profile(session, fetch, feed, new_tokens, top=15):
                 options=tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE))
     calls, micros = collections.Counter(), collections.Counter()
     for device in metadata.step_stats.dev_stats:
+        if "/stream:" in device.device or "memcpy" in device.device:
+            continue  # a GPU's streams repeat its kernels
         for node in device.node_stats:  # timeline_label: "name = OpType(inputs)"
             op = node.timeline_label.partition(" = ")[2].partition("(")[0] or "?"
             calls[op] += 1
@@ -92,56 +101,65 @@ def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=Fals
     path of another export (an earlier tree's, say), its calls alternate with this export's
     and the dict adds `against_ms` and `against_ratio` (this export's time / the other's).
     """
-    import tensorflow as tf
-
     from tf_lm.config.export_config import ExportConfig
     from tf_lm.generation.text_generator import TextGenerator
     from tf_lm.serving import export_model
 
     peer = _Served(saved_model_version(against)) if against is not None else None
-    model = workload.model()
-    tokenizer = workload.tokenizer
-    generator = TextGenerator(model, tokenizer)
-    limit = max(new_tokens, ExportConfig().max_new_tokens_limit)
-    text = tokenizer.decode(workload.tokens[:8])
     results = []
-    with tempfile.TemporaryDirectory() as base:
-        served = _Served(export_model(model, tokenizer, base, "bench",
-                                      export_config=ExportConfig(max_new_tokens_limit=limit)))
-        for batch in batches:
-            prompts = [text] * batch
-            call = served.call(prompts, new_tokens)
-            python, _ = timed(lambda: generator.generate(prompts, max_new_tokens=new_tokens),
-                              repeats)
-            if peer is None:
-                exported, _ = timed(call, repeats)
-            else:
-                peer_call = peer.call(prompts, new_tokens)
-                try:
-                    peer_call()
-                except tf.errors.OpError as error:
-                    raise InputError(
-                        f"The model at --against {peer.path} refused the benchmark's request "
-                        f"({batch} prompts, max_new_tokens={new_tokens}): "
-                        f"{error.message.splitlines()[0]}") from None
-                exported, other = alternated([call, peer_call], repeats)
-            result = {
-                "batch": batch,
-                "exported_ms": exported * 1000,
-                "python_ms": python * 1000,
-                "ratio": exported / python,
-                "exported_tokens_per_s": batch * new_tokens / exported,
-                "python_tokens_per_s": batch * new_tokens / python,
-                "new_tokens": new_tokens,
-            }
-            if peer is not None:
-                result.update(against_ms=other * 1000, against_ratio=exported / other)
-            if trace:
-                ops, micros, table = op_profile(served.session,
-                                                *served.request(prompts, new_tokens), new_tokens)
-                result.update(ops_per_token=ops, op_us_per_token=micros, op_table=table)
-            results.append(result)
-        served.session.close()
-    if peer is not None:
-        peer.session.close()
+    try:
+        model = workload.model()
+        tokenizer = workload.tokenizer
+        generator = TextGenerator(model, tokenizer)
+        limit = max(new_tokens, ExportConfig().max_new_tokens_limit)
+        text = tokenizer.decode(workload.tokens[:8])
+        with tempfile.TemporaryDirectory() as base:
+            served = _Served(export_model(model, tokenizer, base, "bench",
+                                          export_config=ExportConfig(max_new_tokens_limit=limit)))
+            try:
+                for batch in batches:
+                    results.append(_measure(served, peer, generator, [text] * batch,
+                                            new_tokens, repeats, trace))
+            finally:
+                served.session.close()
+    finally:
+        if peer is not None:
+            peer.session.close()
     return results
+
+
+def _measure(served, peer, generator, prompts, new_tokens, repeats, trace):
+    """One batch size's dict (see `bench_export`)."""
+    import tensorflow as tf
+
+    batch = len(prompts)
+    call = served.call(prompts, new_tokens)
+    python, _ = timed(lambda: generator.generate(prompts, max_new_tokens=new_tokens), repeats)
+    if peer is None:
+        exported, _ = timed(call, repeats)
+    else:
+        peer_call = peer.call(prompts, new_tokens)
+        try:
+            peer_call()
+        except tf.errors.OpError as error:
+            raise InputError(
+                f"The model at --against {peer.path} refused the benchmark's request "
+                f"({batch} prompts, max_new_tokens={new_tokens}): "
+                f"{error.message.splitlines()[0]}") from None
+        exported, other = alternated([call, peer_call], repeats)
+    result = {
+        "batch": batch,
+        "exported_ms": exported * 1000,
+        "python_ms": python * 1000,
+        "ratio": exported / python,
+        "exported_tokens_per_s": batch * new_tokens / exported,
+        "python_tokens_per_s": batch * new_tokens / python,
+        "new_tokens": new_tokens,
+    }
+    if peer is not None:
+        result.update(against_ms=other * 1000, against_ratio=exported / other)
+    if trace:
+        ops, micros, table = op_profile(served.session, *served.request(prompts, new_tokens),
+                                        new_tokens)
+        result.update(ops_per_token=ops, op_us_per_token=micros, op_table=table)
+    return result

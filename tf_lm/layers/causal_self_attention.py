@@ -44,17 +44,22 @@ def _per_row(index):
 
 
 def _matmul(a, b, transpose_b=False):
-    """`a @ b` (or `a @ bᵀ`) over leading batch dimensions.
+    """`a @ b` (or `a @ bᵀ`) over leading batch dimensions (one dtype: Keras casts the layer's
+    floating-point arguments, the cache among them, to its compute dtype).
 
-    In float32, TensorFlow's `BatchMatMulV3`: `ops.matmul` emits `BatchMatMulV2`, which
-    oneDNN-enabled TensorFlow (the default on x86) replaces with a kernel costing ~50-100 µs on
-    the few thousand numbers of a decoding step, where `BatchMatMulV3` (the same product, with
-    an explicit output type) runs Eigen's in ~10 µs. XLA compiles both alike. Other dtypes use
-    `ops.matmul` (TensorFlow has no float16 CPU kernel of `BatchMatMulV3`).
+    In float32 on TensorFlow: TensorFlow's `BatchMatMulV3`. `ops.matmul` emits
+    `BatchMatMulV2`, which oneDNN-enabled TensorFlow (the default on x86) replaces with a
+    kernel costing ~50-100 µs on the few thousand numbers of a decoding step, where
+    `BatchMatMulV3` (the same product, with an explicit output type) runs Eigen's in ~10 µs.
+    XLA compiles both alike. This is the one raw TensorFlow op in the layers: the path it
+    speeds up is the exported model's, which only TensorFlow runs. Otherwise (float16 and
+    bfloat16 policies, as TensorFlow's CPU has no float16 kernel of it, or another backend)
+    `ops.matmul`.
     """
-    if keras.backend.standardize_dtype(a.dtype) != "float32":
+    if keras.backend.standardize_dtype(a.dtype) != "float32" \
+            or keras.backend.backend() != "tensorflow":
         return ops.matmul(a, ops.swapaxes(b, -1, -2) if transpose_b else b)
-    import tensorflow as tf  # the cache path runs in TF Serving: TensorFlow's ops
+    import tensorflow as tf
 
     return tf.raw_ops.BatchMatMulV3(x=a, y=b, adj_y=transpose_b, Tout=a.dtype)
 
@@ -162,6 +167,7 @@ class CausalSelfAttention(keras.layers.Layer):
             qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, seq, head_dim)
             mask = self._mask(query_positions, length, padding_mask, inputs.shape[:2])
             return self._attend(qkv[0] * scale, qkv[1], qkv[2], mask, training)
+        self._check_cache(cache)
         self._check_cache_index(inputs, cache, cache_index)
         cache = write_cache(cache, qkv[:, :, 1:], cache_index)  # (2, b, heads, max_len, hd)
         query_positions = query_positions + _per_row(cache_index)  # (batch or 1, seq)
@@ -218,6 +224,17 @@ class CausalSelfAttention(keras.layers.Layer):
             outputs = ops.transpose(outputs, (0, 2, 1, 3))  # (batch, seq, heads, head_dim)
         outputs = ops.reshape(outputs, (-1, length, self.hidden_dim))
         return self.output_dropout(tokenwise(self.output_dense, outputs), training=training)
+
+    def _check_cache(self, cache):
+        """The cache's known dimensions must be (2, batch, heads, max_length, head_dim)."""
+        shape = tuple(cache.shape)
+        expected = (2, None, self.num_heads, None, self.head_dim)
+        if len(shape) != 5 or any(size is not None and want is not None and size != want
+                                  for size, want in zip(shape, expected)):
+            raise ValueError(
+                f"`cache` must have shape (2, batch, heads={self.num_heads}, max_length, "
+                f"head_dim={self.head_dim}) (from `initial_cache`). Received: "
+                f"cache.shape={shape}")
 
     def _check_cache_index(self, inputs, cache, cache_index):
         """A static index past the cache is refused here; a tensor index is the decoding
