@@ -76,7 +76,7 @@ def flops_per_token(model, sequence_length):
         parameters -= table.count_params()
     if model.is_recurrent:
         return 6 * parameters
-    head_size = backbone.hidden_dim // backbone.num_heads
+    head_size = backbone.head_dim
     return (6 * parameters
             + 12 * backbone.num_layers * backbone.num_heads * head_size * sequence_length)
 
