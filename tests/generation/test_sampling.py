@@ -70,6 +70,13 @@ def test_repetition_penalty_lowers_seen_tokens():
     seen = tf.constant([[True, False, True]])
     assert int(next_tokens(logits, seen, 0.0, 0, 1.0, 1.2, tf.constant([0]), 0)[0]) == 1
     assert int(next_tokens(logits, seen, 0.0, 0, 1.0, 1.0, tf.constant([0]), 0)[0]) == 0
+    # Greedy rows with and without a penalty in one batch, traced (the loop's graph): only the
+    # penalized row moves.
+    choose = tf.function(lambda penalty: next_tokens(
+        tf.concat([logits, logits], 0), tf.concat([seen, seen], 0), 0.0, 0, 1.0, penalty,
+        tf.constant([0, 1]), 0))
+    assert choose(tf.constant([1.0, 1.2])).numpy().tolist() == [0, 1]
+    assert choose(tf.constant([1.0, 1.0])).numpy().tolist() == [0, 0]
 
 
 def test_noise_depends_only_on_seed_step_and_token():

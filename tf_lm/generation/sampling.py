@@ -74,20 +74,26 @@ def next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty, row
     def per_row(value, dtype):  # a scalar or (batch,) -> (batch,)
         return tf.broadcast_to(tf.reshape(tf.cast(value, dtype), [-1]), [batch])
 
-    penalty = per_row(repetition_penalty, tf.float32)[:, None]
-    logits = penalize_repetition(logits, seen, penalty)
-    greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
     temperature = per_row(temperature, tf.float32)
+    penalty = per_row(repetition_penalty, tf.float32)
     sampling = temperature > 0
 
-    def sample():
-        return tf.where(sampling, _sample(logits, temperature, per_row(top_k, tf.int32),
-                                          per_row(top_p, tf.float32), row_seeds, step),
-                        greedy)
+    def choose():
+        penalized = penalize_repetition(logits, seen, penalty[:, None])
+        greedy = tf.argmax(penalized, axis=-1, output_type=tf.int32)
 
-    # A batch of greedy rows skips the sort and the noise: in the exported graph, which runs op
-    # by op, they would cost more than the model's step.
-    return tf.cond(tf.reduce_any(sampling), sample, lambda: greedy)
+        def sample():
+            return tf.where(sampling, _sample(penalized, temperature, per_row(top_k, tf.int32),
+                                              per_row(top_p, tf.float32), row_seeds, step),
+                            greedy)
+
+        return tf.cond(tf.reduce_any(sampling), sample, lambda: greedy)
+
+    # Every row greedy without a penalty (the default) is one argmax: in the exported graph,
+    # which runs op by op, the sampler's sort and noise and the penalty's selects would cost
+    # more than the model's step.
+    plain = tf.reduce_all(tf.logical_not(sampling) & tf.equal(penalty, 1.0))
+    return tf.cond(plain, lambda: tf.argmax(logits, axis=-1, output_type=tf.int32), choose)
 
 
 def _sample(logits, temperature, top_k, top_p, row_seeds, step):
