@@ -63,8 +63,7 @@ def write_cache(cache, update, index):
 def _writes_in_place(cache):
     """Whether `write_cache` uses `ScatterNdNonAliasingAdd`: a float32 cache in a TensorFlow
     graph that XLA will not compile (XLA has no kernel for that op)."""
-    if keras.backend.backend() != "tensorflow" \
-            or keras.backend.standardize_dtype(cache.dtype) != "float32":
+    if not _tensorflow_float32(cache):
         return False
     import tensorflow as tf
 
@@ -75,6 +74,13 @@ def _writes_in_place(cache):
     except ImportError:  # pragma: no cover - if it moves, the scatter is correct, only slower
         return False
     return not GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def _tensorflow_float32(tensor):
+    """Whether the TensorFlow-only ops of this module apply: the TensorFlow backend and a
+    float32 tensor (their CPU kernels, or their gains, are float32 ones)."""
+    return keras.backend.backend() == "tensorflow" \
+        and keras.backend.standardize_dtype(tensor.dtype) == "float32"
 
 
 def _per_row(index):
@@ -91,13 +97,12 @@ def _matmul(a, b, transpose_b=False, lean=False):
     `BatchMatMulV2`, which oneDNN-enabled TensorFlow (the default on x86) replaces with a
     kernel costing ~50-100 µs on the few thousand numbers of a decoding step, where
     `BatchMatMulV3` (the same product, with an explicit output type) runs Eigen's in ~10 µs.
-    XLA compiles both alike. This is the one raw TensorFlow op in the layers: the path it
-    speeds up is the exported model's, which only TensorFlow runs. Otherwise (not `lean`,
-    float16 and bfloat16 policies, as TensorFlow's CPU has no float16 kernel of it, or another
-    backend) `ops.matmul`.
+    XLA compiles both alike. It is one of the layers' few raw TensorFlow ops (with
+    `write_cache`'s): the path it speeds up is the exported model's, which only TensorFlow
+    runs. Otherwise (not `lean`, float16 and bfloat16 policies, as TensorFlow's CPU has no
+    float16 kernel of it, or another backend) `ops.matmul`.
     """
-    if not lean or keras.backend.standardize_dtype(a.dtype) != "float32" \
-            or keras.backend.backend() != "tensorflow":
+    if not (lean and _tensorflow_float32(a)):
         return ops.matmul(a, ops.swapaxes(b, -1, -2) if transpose_b else b)
     import tensorflow as tf
 
