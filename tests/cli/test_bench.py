@@ -91,5 +91,22 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys):
         main(["bench", "generate", "--against", "export/tf_lm"])
     assert exit_info.value.code == 2
     assert "--against applies to `bench export` only" in capsys.readouterr().err
-    assert main(["bench", "train", "--model.architecture=lstm"]) == 2
+    assert main(["bench", "generate", "--model.architecture=lstm"]) == 2
     assert "needs a gpt model" in capsys.readouterr().err
+
+
+def test_a_recurrent_train_benchmark_compares_the_keras_lstm_and_pytorch(capsys, wikitext_dir):
+    args = ["--preset=zaremba-small", f"--data.corpus={wikitext_dir}", "--model.hidden_dim=16",
+            "--data.block_size=4", "--train.batch_size=2", "--train.jit_compile=false",
+            "--json", "--repeats=1", "--steps=3"]
+    assert main(["bench", "train", *args]) == 0
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert line["tf_lm_tokens_per_s"] > 0 and line["keras_lstm_tokens_per_s"] > 0
+    assert line["keras_ratio"] == pytest.approx(
+        line["tf_lm_tokens_per_s"] / line["keras_lstm_tokens_per_s"])
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert line["pytorch_tokens_per_s"] is None and "not installed" in line["pytorch_note"]
+    else:
+        assert line["pytorch_tokens_per_s"] > 0 and line["pytorch_threads"] >= 1

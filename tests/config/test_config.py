@@ -132,3 +132,19 @@ def test_every_key_has_help():
 def test_export_settings_are_checked_before_any_training(override, message):
     with pytest.raises(InputError, match=message):
         Config.resolve(overrides=[override])
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["model.hidden_dim=100", "model.num_heads=3"],
+     "'model.hidden_dim': `hidden_dim` must be divisible by `num_heads`. Received: "
+     "hidden_dim=100, num_heads=3"),
+    (["model.activation=not_an_activation"],
+     "'model.activation': `activation` must be a Keras activation"),
+])
+def test_model_invariants_are_the_layers_own_rules_checked_early(overrides, message):
+    with pytest.raises(InputError, match=message):
+        Config.resolve(overrides=overrides)
+
+
+def test_any_keras_activation_is_accepted():
+    assert Config.resolve(overrides=["model.activation=silu"]).model.activation == "silu"

@@ -135,12 +135,13 @@ def test_prompts_of_one_bucket_reuse_one_trace():
     assert decoder._functions[(8, 8, None)].experimental_get_tracing_count() == 1
 
 
-def test_causal_lm_generate_with_a_tokenizer():
+def test_a_text_generator_on_a_model_not_built_yet():
+    from tf_lm.generation import TextGenerator
     from tf_lm.tokenizers import CharTokenizer
 
     tokenizer = CharTokenizer.from_corpus(["abcdefgh \n"])
     model = CausalLM(GPTBackbone(tokenizer.vocabulary_size(), 1, 2, 16, sequence_length=32))
-    texts = model.generate(["abc", "h"], tokenizer, max_new_tokens=6, sampler="top_k", top_k=3)
+    generator = TextGenerator(model, tokenizer)
+    texts = generator.generate(["abc", "h"], max_new_tokens=6, sampler="top_k", top_k=3)
     assert len(texts) == 2 and all(len(t) == 6 for t in texts)
-    assert model.generate(["abc", "h"], tokenizer, max_new_tokens=6, sampler="top_k",
-                          top_k=3) == texts
+    assert generator.generate(["abc", "h"], max_new_tokens=6, sampler="top_k", top_k=3) == texts

@@ -1,5 +1,6 @@
 import math
 
+import keras
 import numpy as np
 import pytest
 
@@ -20,14 +21,27 @@ def test_standard_checks(tmp_path):
                      dropout="dropout")
 
 
-@pytest.mark.parametrize("activation", ["gelu", "gelu_tanh", "relu"])
+ACTIVATIONS = {"gelu": lambda h: gelu(h, False), "gelu_tanh": lambda h: gelu(h, True),
+               "relu": lambda h: np.maximum(h, 0), "silu": lambda h: h / (1 + np.exp(-h)),
+               "tanh": np.tanh}
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_matches_numpy(activation):
     layer = FeedForward(32, activation=activation)
     out = np.asarray(layer(X))
     w1, b1, w2, b2 = (np.asarray(w) for w in layer.weights)
-    h = X @ w1 + b1
-    h = np.maximum(h, 0) if activation == "relu" else gelu(h, activation == "gelu_tanh")
+    h = ACTIVATIONS[activation](X @ w1 + b1)
     np.testing.assert_allclose(out, h @ w2 + b2, atol=1e-5)
+
+
+def test_a_keras_activation_function_round_trips_through_the_config():
+    layer = FeedForward(32, activation=keras.activations.silu)
+    layer.build(X.shape)
+    twin = FeedForward.from_config(layer.get_config())
+    twin.build(X.shape)
+    twin.set_weights(layer.get_weights())
+    np.testing.assert_allclose(np.asarray(twin(X)), np.asarray(layer(X)), atol=1e-6)
 
 
 def test_without_bias_has_two_weights():
@@ -37,7 +51,7 @@ def test_without_bias_has_two_weights():
 
 
 def test_invalid_arguments():
-    with pytest.raises(ValueError, match="activation='swish'"):
-        FeedForward(32, activation="swish")
+    with pytest.raises(ValueError, match="activation='not_an_activation'"):
+        FeedForward(32, activation="not_an_activation")
     with pytest.raises(ValueError, match="intermediate_dim=0"):
         FeedForward(0)

@@ -65,6 +65,21 @@ def test_stateful_block_carries_state_across_calls_until_reset():
     np.testing.assert_allclose(np.asarray(stateful(X[:, :3])), first, atol=1e-6)
 
 
+def test_state_variables_are_the_carried_states_and_empty_when_not_stateful():
+    stateful = RecurrentBlock("lstm", 7, num_layers=2, stateful=True)
+    stateful.build(X.shape)
+    states = stateful.state_variables()
+    assert len(states) == 4 and all(tuple(v.shape) == (X.shape[0], 7) for v in states)
+    assert not {id(v) for v in states} & {id(w) for w in stateful.weights}
+    stateful(X)
+    assert any(np.abs(np.asarray(v)).sum() > 0 for v in states)
+    stateful.reset_states()
+    assert all(np.abs(np.asarray(v)).sum() == 0 for v in states)
+    plain = RecurrentBlock("lstm", 7)
+    plain.build(X.shape)
+    assert plain.state_variables() == []
+
+
 def test_stateful_needs_a_batch_size():
     with pytest.raises(ValueError, match="fixed batch size.*input_shape=\\(None, 6, 5\\)"):
         RecurrentBlock("lstm", 7, stateful=True).build((None, 6, 5))

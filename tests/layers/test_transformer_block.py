@@ -81,5 +81,5 @@ def test_cached_decoding_equals_the_full_pass():
 def test_invalid_arguments():
     with pytest.raises(ValueError, match="norm_position='middle'"):
         TransformerBlock(2, 32, norm_position="middle")
-    with pytest.raises(ValueError, match="hidden size=8, num_heads=3"):
+    with pytest.raises(ValueError, match="hidden_dim=8, num_heads=3"):
         TransformerBlock(3, 32)(X)

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tf_lm.errors import InputError
 from tf_lm.models import CausalLM, GPTBackbone
-from tf_lm.training.sliced_step import resolve_batch_slices
+from tf_lm.training.sliced_step import resolve_batch_slices, slice_batches
 
 RNG = np.random.default_rng(11)
 X = RNG.integers(0, 13, size=(4, 6)).astype("int32")
@@ -19,9 +19,16 @@ def model():
     return lm
 
 
+def compiled():
+    lm = model()
+    lm.compile(optimizer="adam")
+    return lm
+
+
 def fit(batch_slices, jit_compile=False, batch_size=4):
     lm = model()
-    lm.compile(optimizer="adam", batch_slices=batch_slices, jit_compile=jit_compile)
+    lm.compile(optimizer="adam", jit_compile=jit_compile)
+    slice_batches(lm, batch_slices)
     history = lm.fit(X, Y, batch_size=batch_size, epochs=3, verbose=0, shuffle=False)
     return lm.get_weights(), history.history
 
@@ -46,11 +53,13 @@ def test_uneven_slices_and_a_short_last_batch_make_the_same_updates():
 
 
 def test_bad_slices_are_refused():
-    with pytest.raises(ValueError, match="batch_slices=0"):
-        model().compile(batch_slices=0)
+    with pytest.raises(ValueError, match="slices=0"):
+        slice_batches(compiled(), 0)
+    summed = model()
+    summed.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                   reduction="sum"))
     with pytest.raises(ValueError, match="reduction='sum'"):
-        model().compile(loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="sum"), batch_slices=2)
+        slice_batches(summed, 2)
 
 
 def test_auto_is_two_on_a_cpu_only_machine_when_it_can_be():

@@ -114,7 +114,7 @@ def test_a_word_model_trains_samples_and_evaluates_with_carried_state(wikitext_d
     result = run(config, tmp_path / "run")
     assert result.status == "finished" and np.isfinite(result.val_loss)
     from tf_lm.evaluation import evaluate_tokens
-    from tf_lm.training import RunDirectory
+    from tf_lm.runs import RunDirectory
 
     _, tokenizer, model = RunDirectory(tmp_path / "run").load()
     from tf_lm.data.corpus import Corpus
@@ -235,3 +235,49 @@ def test_early_stopping_counts_only_epochs_with_a_validation():
     assert not model.stop_training  # one validation without improvement so far
     callback.on_epoch_end(5, {"loss": 2.5, "val_loss": 2.05})
     assert model.stop_training
+
+
+def test_a_stateful_run_validates_with_the_state_carried_as_evaluate_does(text_file, tmp_path):
+    """The logged val_loss, the best checkpoint's and `tf-lm evaluate`'s are one measure."""
+    config = tiny_config(text_file, "model.architecture=lstm", "model.tie_embeddings=false",
+                         "data.sampler=contiguous", "train.optimizer=sgd",
+                         "train.learning_rate=1.0", "train.lr_schedule=constant",
+                         "train.epochs=2", "train.eval_interval=0", "train.sample_tokens=0")
+    result = run(config, tmp_path / "run")
+    with open(tmp_path / "run" / "training_log.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2  # one Keras epoch, one validation per pass over the data
+    assert float(rows[-1]["val_loss"]) == pytest.approx(result.val_loss, rel=1e-5)
+    best = json.loads((tmp_path / "run" / "checkpoints" / "best.json").read_text())
+    assert best["val_loss"] == pytest.approx(min(float(r["val_loss"]) for r in rows), rel=1e-6)
+    events = tags(tmp_path / "run" / "logs" / "validation")
+    assert len(events.Tensors("loss")) == 2
+
+
+def test_the_plateau_schedule_cuts_the_rate_after_a_validation_that_does_not_improve(
+        text_file, tmp_path):
+    # A rate so high the loss cannot keep improving: every non-improving epoch divides it by 4.
+    config = tiny_config(text_file, "train.optimizer=sgd", "train.learning_rate=50.0",
+                         "train.lr_schedule=plateau", "train.decay_factor=0.25",
+                         "train.clip_norm=null", "train.epochs=4", "train.eval_interval=0",
+                         "train.sample_tokens=0", "train.eval_steps=4")
+    run(config, tmp_path / "run")
+    with open(tmp_path / "run" / "training_log.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    losses = [float(r["val_loss"]) for r in rows]
+    rates = [float(r["learning_rate"]) for r in rows]  # the rate after each epoch's end
+    expected, best = [], float("inf")
+    rate = 50.0
+    for loss in losses:
+        if loss < best:
+            best = loss
+        else:
+            rate *= 0.25
+        expected.append(rate)
+    assert rates == pytest.approx(expected, rel=1e-6)
+    assert any(r < 50.0 for r in rates), (losses, rates)  # a cut happened
+
+
+def test_validating_every_epoch_needs_epochs(text_file):
+    with pytest.raises(InputError, match="'train.eval_interval' may be 0"):
+        tiny_config(text_file, "train.eval_interval=0")

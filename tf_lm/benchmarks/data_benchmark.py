@@ -10,7 +10,7 @@ def bench_data(workload, batches=200, train_steps=20, repeats=3):
     times faster the pipeline produces batches than training consumes them).
     """
     from tf_lm.benchmarks.train_benchmark import fit_speed
-    from tf_lm.training.optimizers import build_optimizer
+    from tf_lm.optimizers import build_optimizer
     from tf_lm.training.sliced_step import resolve_batch_slices
 
     config = workload.config

@@ -22,3 +22,15 @@ def keras_hub_gpt2(model_config, vocabulary_size, sequence_length):
     hidden = backbone({"token_ids": token_ids, "padding_mask": padding_mask})
     logits = backbone.token_embedding(hidden, reverse=True)
     return backbone, keras.Model(token_ids, logits, name="keras_hub_gpt2_lm")
+
+
+def keras_lstm_lm(model_config, vocabulary_size):
+    """The classic Keras example's model at a tf_lm recurrent config's size: `Embedding →
+    LSTM(return_sequences) × layers → Dense(vocabulary)` logits, in a `keras.Sequential`."""
+    embedding_dim = model_config.embedding_dim or model_config.hidden_dim
+    layers = [keras.Input((None,), dtype="int32"),
+              keras.layers.Embedding(vocabulary_size, embedding_dim)]
+    layers += [keras.layers.LSTM(model_config.hidden_dim, return_sequences=True)
+               for _ in range(model_config.num_layers)]
+    layers.append(keras.layers.Dense(vocabulary_size))
+    return keras.Sequential(layers, name="keras_lstm_lm")

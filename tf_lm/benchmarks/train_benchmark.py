@@ -6,6 +6,7 @@ import keras
 
 from tf_lm.benchmarks.measure import (flops_per_token, matmul_only_seconds, matmul_peak_flops,
                                       peak_rss_mb, training_matmuls)
+from tf_lm.training.sliced_step import resolve_batch_slices, slice_batches
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -21,16 +22,19 @@ class _EpochTimer(keras.callbacks.Callback):
 
 
 def fit_speed(model, dataset, optimizer, steps, repeats, tokens_per_step, jit_compile,
-              steps_per_execution=1, **compile_options):
+              steps_per_execution=1, batch_slices=1, **compile_options):
     """(tokens/s: the median epoch of `steps` steps, seconds of the first epoch beyond it).
 
     The first epoch traces and compiles; the next `repeats` epochs are timed.
-    `compile_options`: more `compile` arguments (a loss, tf_lm's `batch_slices`).
+    `batch_slices`: `tf_lm.training.slice_batches` (1: Keras' own step); `compile_options`:
+    more `compile` arguments (a loss).
     """
     import statistics
 
     model.compile(optimizer=optimizer, jit_compile=jit_compile,
                   steps_per_execution=steps_per_execution, **compile_options)
+    if batch_slices > 1:
+        slice_batches(model, batch_slices)
     timer = _EpochTimer()
     model.fit(dataset, epochs=1 + repeats, steps_per_epoch=steps, callbacks=[timer], verbose=0,
               shuffle=False)
@@ -52,8 +56,7 @@ def bench_train(workload, steps=50, repeats=3):
     would not fit in 2 GiB).
     """
     from tf_lm.benchmarks.peer_models import keras_hub_gpt2
-    from tf_lm.training.optimizers import build_optimizer
-    from tf_lm.training.sliced_step import resolve_batch_slices
+    from tf_lm.optimizers import build_optimizer
 
     workload.check_gpt("train")
     config = workload.config

@@ -7,7 +7,9 @@ from tf_lm.cli.config_args import add_config_arguments, resolve_config, split_ov
 DESCRIPTION = """Benchmarks, each after a warm-up (compile time reported apart), the median of
 --repeats repetitions, every comparison in this one process:
   train     tokens/s of fit, tf_lm against keras-hub's GPT2Backbone of the same
-            configuration; MFU against this machine's float32 matmul peak; peak memory
+            configuration; MFU against this machine's float32 matmul peak; peak memory.
+            A recurrent config: against the Keras example's Sequential LSTM and, when
+            PyTorch is installed, PyTorch's nn.LSTM on the same batches
   generate  greedy new tokens/s at each batch size, against keras-hub's
             GPT2CausalLM.generate and against tf_lm's own uncached decoding
   export    latency of the exported serving_default loaded as TF Serving loads it (TF1
@@ -67,7 +69,11 @@ def run(args, extra):
     from tf_lm.benchmarks.workload import Workload
 
     workload = Workload.from_config(config)
-    if args.what == "train":
+    if args.what == "train" and config.model.architecture != "gpt":
+        from tf_lm.benchmarks.recurrent_benchmark import bench_train_recurrent
+
+        results = [bench_train_recurrent(workload, args.steps, args.repeats)]
+    elif args.what == "train":
         from tf_lm.benchmarks.train_benchmark import bench_train
 
         results = [bench_train(workload, args.steps, args.repeats)]

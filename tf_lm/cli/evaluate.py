@@ -31,7 +31,7 @@ def run(args, extra):
     from tf_lm.errors import InputError
     from tf_lm.evaluation import continuation_metrics, evaluate_tokens
     from tf_lm.generation.text_generator import TextGenerator
-    from tf_lm.training.run_directory import RunDirectory
+    from tf_lm.runs.run_directory import RunDirectory
 
     config, tokenizer, model = RunDirectory(args.run_dir).load()
     corpus = Corpus.from_config(config.data)
@@ -42,8 +42,6 @@ def run(args, extra):
     context = config.data.block_size
     if args.continuations < 0:
         raise InputError(f"--continuations must be >= 0. Received: {args.continuations}")
-    if args.stride is not None and not 1 <= args.stride <= context:
-        raise InputError(f"--stride must be in [1, {context}]. Received: {args.stride}")
     result = evaluate_tokens(model, tokens, context, stride=args.stride,
                              per_character=config.data.tokenizer == "char")
     result["split"] = args.split

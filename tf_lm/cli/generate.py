@@ -3,7 +3,7 @@
 import json
 import sys
 
-from tf_lm.generation.text_generator import SAMPLERS
+from tf_lm.config.decoding import SAMPLERS
 
 DESCRIPTION = """Continue a prompt with the model of a run directory, printing the text as it is
 generated. An empty prompt starts from the tokenizer's end-of-text token (or a newline). A
@@ -39,7 +39,7 @@ def run(args, extra):
     if extra:
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from tf_lm.generation.text_generator import TextGenerator
-    from tf_lm.training.run_directory import RunDirectory
+    from tf_lm.runs.run_directory import RunDirectory
 
     config, tokenizer, model = RunDirectory(args.run_dir).load()
     generator = TextGenerator(model, tokenizer, config.export.max_new_tokens_limit,

@@ -7,6 +7,7 @@ import sys
 
 import tf_lm
 from tf_lm.cli import bench, data_inspect, evaluate, export, generate, train
+from tf_lm.cli.native_logs import quiet_tensorflow_start
 from tf_lm.errors import InputError, TrainingError
 
 DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
@@ -23,6 +24,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser():
     parser = _Parser(prog="tf-lm", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"tf_lm {tf_lm.__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up lines (hidden by default)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     data = commands.add_parser("data", help="corpus and tokenizer tools",
                                description="Corpus and tokenizer tools.")
@@ -49,6 +52,8 @@ def main(argv=None):
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if not args.verbose:
+        quiet_tensorflow_start()
     try:
         return args.run(args, extra)
     except (InputError, OSError) as e:

@@ -12,6 +12,7 @@ from tf_lm.config.model_config import ModelConfig
 from tf_lm.config.presets import DEFAULT_PRESET, PRESETS
 from tf_lm.config.train_config import TrainConfig
 from tf_lm.errors import InputError
+from tf_lm.utils.checks import check_divisible
 
 _SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
              "export": ExportConfig}
@@ -57,17 +58,21 @@ class Config:
                 "Config keys 'data.valid_fraction' + 'data.test_fraction' must leave at least "
                 f"10% for training. Received: {data.valid_fraction} + {data.test_fraction}"
             )
-        if model.architecture == "gpt" and model.hidden_dim % model.num_heads:
-            raise InputError(
-                "Config key 'model.hidden_dim' must be divisible by 'model.num_heads'. "
-                f"Received: hidden_dim={model.hidden_dim}, num_heads={model.num_heads}"
-            )
+        if model.architecture == "gpt":
+            try:  # the attention layer's own rule, checked before anything is built
+                check_divisible("hidden_dim", model.hidden_dim, "num_heads", model.num_heads)
+            except ValueError as e:
+                raise InputError(f"Config key 'model.hidden_dim': {e}") from None
         if model.architecture == "gpt" and model.embedding_dim not in (0, model.hidden_dim):
             raise InputError(
                 "Config key 'model.embedding_dim' must be 0 or equal to 'model.hidden_dim' for a "
                 f"gpt model. Received: embedding_dim={model.embedding_dim}, "
                 f"hidden_dim={model.hidden_dim}"
             )
+        train = self.train
+        if train.eval_interval == 0 and not train.epochs:
+            raise InputError("Config key 'train.eval_interval' may be 0 (validate after every "
+                             "epoch) only with 'train.epochs' > 0. Received: train.epochs=0")
         export = self.export
         if not NAME_PATTERN.fullmatch(export.name):
             raise InputError(
@@ -79,6 +84,13 @@ class Config:
                 "Config key 'export.default_max_new_tokens' must be at most "
                 f"'export.max_new_tokens_limit'. Received: {export.default_max_new_tokens} > "
                 f"{export.max_new_tokens_limit}")
+        if model.activation not in ("gelu", "gelu_tanh", "relu"):  # else ask Keras
+            from tf_lm.utils.activations import get_activation  # imports TensorFlow
+
+            try:
+                get_activation(model.activation)
+            except ValueError as e:
+                raise InputError(f"Config key 'model.activation': {e}") from None
         embedding_dim = model.embedding_dim or model.hidden_dim
         if model.tie_embeddings and embedding_dim != model.hidden_dim:
             raise InputError(

@@ -4,6 +4,8 @@ import dataclasses
 import re
 from typing import Optional
 
+from tf_lm.config.decoding import (DEFAULT_MAX_NEW_TOKENS, MAX_INPUT_TOKENS,
+                                   MAX_NEW_TOKENS_LIMIT)
 from tf_lm.config.fields import option
 
 
@@ -21,9 +23,11 @@ class ExportConfig:
     # Version directory; null means the next integer after the existing ones.
     version: Optional[int] = option(None, "version number (null: next)", minimum=1)
     # Upper bound of the request-time max_new_tokens, enforced in the graph.
-    max_new_tokens_limit: int = option(1024, "largest max_new_tokens a request may ask",
-                                       minimum=1)
+    max_new_tokens_limit: int = option(MAX_NEW_TOKENS_LIMIT,
+                                       "largest max_new_tokens a request may ask", minimum=1)
     # Default max_new_tokens when a request leaves it out.
-    default_max_new_tokens: int = option(64, "max_new_tokens when a request omits it", minimum=1)
+    default_max_new_tokens: int = option(DEFAULT_MAX_NEW_TOKENS,
+                                         "max_new_tokens when a request omits it", minimum=1)
     # Longest prompt or scored text a request may send, in tokens (bounds request memory).
-    max_input_tokens: int = option(8192, "longest prompt or scored text, in tokens", minimum=1)
+    max_input_tokens: int = option(MAX_INPUT_TOKENS, "longest prompt or scored text, in tokens",
+                                   minimum=1)

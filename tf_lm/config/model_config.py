@@ -35,10 +35,9 @@ class ModelConfig:
     )
     # Pre-LayerNorm (GPT-2) or post-LayerNorm (original Transformer).
     norm_position: str = option("pre", "layer norm placement (gpt)", choices=("pre", "post"))
-    # Feed-forward activation: exact GELU, its tanh approximation (GPT-2), or ReLU (the
-    # original Transformer).
-    activation: str = option("gelu", "feed-forward activation",
-                             choices=("gelu", "gelu_tanh", "relu"))
+    # Feed-forward activation: any Keras activation by name (gelu is the exact GELU; relu the
+    # original Transformer's), or gelu_tanh, GPT-2's tanh approximation.
+    activation: str = option("gelu", "feed-forward activation (a Keras activation or gelu_tanh)")
     # Recurrent models: weights uniform in [-init_scale, init_scale]; 0 uses Keras defaults.
     init_scale: float = option(0.0, "uniform init range for recurrent models (0: default)",
                                minimum=0.0)

@@ -31,12 +31,14 @@ class TrainConfig:
     warmup_steps: int = option(100, "linear warmup steps", minimum=0)
     # `cosine`: linear warmup, cosine decay to min_learning_rate (nanoGPT). `epoch_decay`:
     # constant, then multiplied by decay_factor every epoch from decay_start_epoch (Zaremba).
+    # `plateau`: constant, multiplied by decay_factor after each validation that does not
+    # lower the best val_loss (pytorch/examples' word_language_model: / 4).
     lr_schedule: str = option("cosine", "learning-rate schedule",
-                              choices=("cosine", "epoch_decay", "constant"))
+                              choices=("cosine", "epoch_decay", "plateau", "constant"))
     decay_start_epoch: int = option(4, "epoch_decay: first epoch (1-based) with a lower rate",
                                     minimum=1)
-    decay_factor: float = option(0.5, "epoch_decay: rate multiplier per epoch", minimum=0.0,
-                                 maximum=1.0, exclusive_minimum=True)
+    decay_factor: float = option(0.5, "epoch_decay/plateau: rate multiplier per decay",
+                                 minimum=0.0, maximum=1.0, exclusive_minimum=True)
     beta_1: float = option(0.9, "Adam beta_1", minimum=0.0, maximum=1.0)
     beta_2: float = option(0.99, "Adam beta_2", minimum=0.0, maximum=1.0)
     weight_decay: float = option(0.1, "decoupled weight decay (adamw)", minimum=0.0)
@@ -47,8 +49,9 @@ class TrainConfig:
     # Clip gradients to this global norm; null disables clipping.
     clip_norm: Optional[float] = option(1.0, "global gradient-norm clip (null: none)",
                                         minimum=0.0, exclusive_minimum=True)
-    # Validate every this many steps, on eval_steps batches.
-    eval_interval: int = option(250, "steps between validations", minimum=1)
+    # Validate every this many steps, on eval_steps batches. 0 (with train.epochs): after every
+    # pass over the training split, which is then also the checkpoint interval.
+    eval_interval: int = option(250, "steps between validations (0: every epoch)", minimum=0)
     eval_steps: int = option(20, "validation batches per validation", minimum=1)
     # Steps between backups for resume; also the Keras epoch (progress bar) and the interval
     # of the TensorBoard scalars. Rounded down to divide train.steps and eval_interval.

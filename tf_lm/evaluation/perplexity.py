@@ -1,10 +1,11 @@
 """Loss, perplexity, bits per character and accuracy over every token of a split, once.
 
-Conventions (the number is meaningless without them):
+Conventions (the number is meaningless without them; `tf_lm.evaluation.scoring`, which the
+exported model's `score` signature follows too):
 
 - Transformers see at most `context` tokens, so the split is read in sliding windows of
   `context` tokens moved by `stride` (default context / 2): the first window scores all its
-  targets, every later window only its last `stride` targets, so each token is predicted once
+  targets, every later window only those no earlier one did, so each token is predicted once
   and — after the first window — with at least `context - stride` tokens of context. Stride =
   context gives non-overlapping windows (nanoGPT-like, less context, higher loss).
 - Recurrent models read the split as one sequence in chunks of `context` tokens, carrying their
@@ -18,30 +19,26 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tf_lm.evaluation.scoring import (carried_log_likelihood, check_stride,
+                                      target_log_likelihood, window, window_count,
+                                      window_logits)
+
 
 def _window_plan(num_tokens, context, stride):
     """[(start, first scored offset)] covering targets 1 .. num_tokens - 1 exactly once."""
-    plan, scored_until = [], 0  # targets [1, scored_until] are done
-    start = 0
-    while scored_until < num_tokens - 1:
-        start = min(start, max(num_tokens - 1 - context, 0))
-        end = min(start + context, num_tokens - 1)  # last target index
-        first = max(scored_until + 1, start + 1) - (start + 1)  # offset in the window
-        plan.append((start, first))
-        scored_until = end
-        start += stride
-    return plan
+    last = num_tokens - 1
+    size = min(context, last)
+    starts, scored = window(tf.range(window_count(last, size, stride)), last, size, stride)
+    firsts = np.argmax(scored.numpy(), axis=1)  # every window scores a run up to its end
+    return list(zip(starts.numpy().tolist(), firsts.tolist()))
 
 
 def _token_losses(model):
     @tf.function(jit_compile=not model.is_recurrent, reduce_retracing=True)
     def losses(x, y):
-        logits = tf.cast(model(x, training=False), tf.float32)
-        if model.head_activation == "softmax":
-            logits = tf.math.log(tf.maximum(logits, 1e-30))
-        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-        correct = tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == y, tf.float32)
-        return nll, correct
+        log_likelihood, correct = target_log_likelihood(window_logits(model, x), y,
+                                                        accuracy=True)
+        return -log_likelihood, correct
     return losses
 
 
@@ -63,23 +60,13 @@ def _transformer(model, tokens, context, stride, batch_size):
 
 
 def _recurrent(model, tokens, context):
-    @tf.function(reduce_retracing=True)
-    def step(x, y, state):
-        logits, state = model.call_with_cache(x, state, 0)
-        logits = tf.cast(logits, tf.float32)
-        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-        correct = tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == y, tf.float32)
-        return tf.reduce_sum(nll), tf.reduce_sum(correct), state
+    @tf.function
+    def score(tokens, lengths):
+        return carried_log_likelihood(model, tokens, lengths, context, accuracy=True)
 
-    state = model.initial_cache(1, None)
-    total, correct, count = 0.0, 0.0, 0
-    for start in range(0, tokens.size - 1, context):
-        x = tokens[start:min(start + context, tokens.size - 1)]
-        y = tokens[start + 1:start + 1 + x.size]
-        nll, hit, state = step(tf.constant(x[None], tf.int32), tf.constant(y[None], tf.int32),
-                               state)
-        total, correct, count = total + float(nll), correct + float(hit), count + x.size
-    return total, correct, count
+    total, correct = score(tf.constant(tokens[None], tf.int32),
+                           tf.constant([tokens.size], tf.int32))
+    return -float(total[0]), float(correct[0]), tokens.size - 1
 
 
 def evaluate_tokens(model, tokens, context, stride=None, batch_size=16, per_character=False):
@@ -92,10 +79,10 @@ def evaluate_tokens(model, tokens, context, stride=None, batch_size=16, per_char
     tokens = np.asarray(tokens, dtype=np.int32)
     if tokens.size < 2:
         raise ValueError(f"Need at least 2 tokens to evaluate. Received: {tokens.size}")
+    if not model.built:  # the windows call the backbone and the head, not the model
+        model.build((None, None))
     if not model.is_recurrent:
-        stride = stride or max(context // 2, 1)
-        if not 1 <= stride <= context:
-            raise ValueError(f"`stride` must be in [1, {context}]. Received: stride={stride}")
+        stride = check_stride(stride, context)
         total, correct, count = _transformer(model, tokens, context, stride, batch_size)
         convention = f"sliding windows of {context} tokens, stride {stride}"
     else:

@@ -3,6 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
+from tf_lm.generation.parameter_rules import (DEFAULT_MAX_NEW_TOKENS, GREEDY_TEMPERATURE,
+                                              REPETITION_PENALTY_OFF, TOP_K_OFF, TOP_P_OFF)
 from tf_lm.generation.sampling import next_tokens
 
 
@@ -104,9 +106,11 @@ class Decoder:
         self.model = model
         recurrent = model.is_recurrent
         self.jit_compile = (not recurrent) if jit_compile is None else jit_compile
-        self.context = None
+        self.context = None  # None: no limit (an RNN, a GPT without a position table)
         if not recurrent and model.backbone.position_encoding == "learned":
             self.context = model.backbone.sequence_length
+        # Past the context, new tokens come in chunks of this many (None without a context).
+        self.slide = max(self.context // 2, 1) if self.context is not None else None
         self.vocabulary_size = model.vocabulary_size
         self._functions = {}
 
@@ -140,7 +144,7 @@ class Decoder:
         if self.context is None:
             return self._chunk(prompts, lengths, max_new, first_step, sampling, output_length,
                                prompt_width + output_length)
-        context, half = self.context, max(self.context // 2, 1)
+        context, half = self.context, self.slide
         # The first chunk: a row that fits decodes everything, the others context/2 tokens.
         count = tf.where(lengths + max_new <= context, max_new, tf.minimum(half, max_new))
         width = _smaller(prompt_width, context - 1)
@@ -259,8 +263,10 @@ class Decoder:
 
     # Python -------------------------------------------------------------------------------
 
-    def generate_ids(self, prompts, max_new_tokens=64, temperature=0.0, top_k=0, top_p=1.0,
-                     repetition_penalty=1.0, seed=0, stop_token_ids=(), first_step=0):
+    def generate_ids(self, prompts, max_new_tokens=DEFAULT_MAX_NEW_TOKENS,
+                     temperature=GREEDY_TEMPERATURE, top_k=TOP_K_OFF, top_p=TOP_P_OFF,
+                     repetition_penalty=REPETITION_PENALTY_OFF, seed=0, stop_token_ids=(),
+                     first_step=0):
         """New token ids for each prompt (a list of lists of ids, each non-empty).
 
         Row i samples with seed `seed + i`, so a prompt decoded alone with seed s gives what it
@@ -289,5 +295,5 @@ class Decoder:
         """How many leading prompt tokens the context cannot hold (0 without a limit)."""
         if self.context is None or prompt_length + max_new_tokens <= self.context:
             return 0
-        count = min(max(self.context // 2, 1), max_new_tokens)
+        count = min(self.slide, max_new_tokens)
         return max(prompt_length - (self.context - count), 0)

@@ -13,6 +13,8 @@ alone with the same seed.
 
 import tensorflow as tf
 
+from tf_lm.generation.parameter_rules import REPETITION_PENALTY_OFF
+
 _MASK32 = 0xFFFFFFFF
 
 
@@ -92,7 +94,7 @@ def next_tokens(logits, seen, temperature, top_k, top_p, repetition_penalty, row
     # Every row greedy without a penalty (the default) is one argmax: in the exported graph,
     # which runs op by op, the sampler's sort and noise and the penalty's selects would cost
     # more than the model's step.
-    plain = tf.reduce_all(tf.logical_not(sampling) & tf.equal(penalty, 1.0))
+    plain = tf.reduce_all(tf.logical_not(sampling) & tf.equal(penalty, REPETITION_PENALTY_OFF))
     return tf.cond(plain, lambda: tf.argmax(logits, axis=-1, output_type=tf.int32), choose)
 
 

@@ -1,13 +1,11 @@
 """The position-wise feed-forward network of a Transformer block."""
 
 import keras
-from keras import ops
 
-from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
-                                       serializable)
 from tf_lm.layers.tokenwise import tokenwise
-
-ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
+from tf_lm.utils.activations import get_activation
+from tf_lm.utils.checks import check_positive_int, check_rate
+from tf_lm.utils.serializable import clone_initializer, serializable
 
 
 @serializable
@@ -16,8 +14,8 @@ class FeedForward(keras.layers.Layer):
 
     Args:
         intermediate_dim: width of the hidden layer (4 × model width in GPT-2).
-        activation: `gelu` (exact, erf), `gelu_tanh` (GPT-2's tanh approximation) or `relu`
-            (the original Transformer).
+        activation: any Keras activation: `gelu` (exact, erf), `relu` (the original
+            Transformer), ...; or `gelu_tanh` (GPT-2's tanh approximation).
         dropout: dropout on the output (nanoGPT's MLP dropout).
         use_bias: biases b₁, b₂.
         kernel_initializer: initializer of W₁.
@@ -36,9 +34,9 @@ class FeedForward(keras.layers.Layer):
         super().__init__(**kwargs)
         check_positive_int("intermediate_dim", intermediate_dim)
         check_rate("dropout", dropout)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"`activation` must be one of {ACTIVATIONS}. "
-                             f"Received: activation={activation!r}")
+        if isinstance(activation, dict):  # a serialized callable
+            activation = keras.activations.deserialize(activation)
+        self.activation_fn = get_activation(activation)
         self.intermediate_dim = intermediate_dim
         self.activation = activation
         self.dropout = dropout
@@ -67,10 +65,7 @@ class FeedForward(keras.layers.Layer):
 
     def _network(self, x):
         x = self.intermediate_dense(x)  # (tokens, intermediate)
-        if self.activation == "relu":
-            x = ops.relu(x)
-        else:
-            x = ops.gelu(x, approximate=self.activation == "gelu_tanh")
+        x = self.activation_fn(x)
         return self.output_dense(x)  # (tokens, hidden)
 
     def compute_output_shape(self, input_shape):
@@ -80,7 +75,8 @@ class FeedForward(keras.layers.Layer):
         config = super().get_config()
         config.update({
             "intermediate_dim": self.intermediate_dim,
-            "activation": self.activation,
+            "activation": (self.activation if isinstance(self.activation, str)
+                           else keras.activations.serialize(self.activation)),
             "dropout": self.dropout,
             "use_bias": self.use_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),

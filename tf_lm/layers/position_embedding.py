@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from tf_lm.layers.serializable import (check_positive_int, clone_initializer, serializable,
-                                       static_int)
+from tf_lm.utils.checks import check_positive_int, static_int
+from tf_lm.utils.serializable import clone_initializer, serializable
 
 
 @serializable

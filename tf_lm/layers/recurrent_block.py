@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
-                                       serializable)
+from tf_lm.utils.checks import check_positive_int, check_rate
+from tf_lm.utils.serializable import clone_initializer, serializable
 
 CELLS = {"lstm": (keras.layers.LSTM, 2), "gru": (keras.layers.GRU, 1),
          "rnn": (keras.layers.SimpleRNN, 1)}
@@ -130,6 +130,12 @@ class RecurrentBlock(keras.layers.Layer):
         """Zero the carried states of a stateful block."""
         for layer in self.recurrent_layers:
             layer.reset_states()
+
+    def state_variables(self):
+        """The variables holding a stateful block's carried states (empty when not stateful)."""
+        if not self.stateful:
+            return []
+        return [v for layer in self.recurrent_layers for v in layer.states]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tf_lm.layers.serializable import serializable
+from tf_lm.utils.serializable import serializable
 
 
 @serializable

@@ -5,7 +5,8 @@ import math
 import keras
 from keras import ops
 
-from tf_lm.layers.serializable import check_positive_int, clone_initializer, serializable
+from tf_lm.utils.checks import check_positive_int
+from tf_lm.utils.serializable import clone_initializer, serializable
 from tf_lm.layers.tokenwise import tokenwise
 from tf_lm.layers.word_vectors import read_word_vectors
 

@@ -3,9 +3,10 @@
 import keras
 
 from tf_lm.layers.causal_self_attention import CausalSelfAttention
-from tf_lm.layers.feed_forward import ACTIVATIONS, FeedForward
-from tf_lm.layers.serializable import (check_positive_int, check_rate, clone_initializer,
-                                       output_spec, serializable)
+from tf_lm.layers.feed_forward import FeedForward
+from tf_lm.utils.activations import get_activation
+from tf_lm.utils.checks import check_positive_int, check_rate
+from tf_lm.utils.serializable import clone_initializer, output_spec, serializable
 
 
 @serializable
@@ -25,7 +26,7 @@ class TransformerBlock(keras.layers.Layer):
         dropout: attention-weight and residual dropout.
         use_bias: biases in dense layers and LayerNorm offsets (nanoGPT's `bias`).
         norm_position: `"pre"` or `"post"`.
-        activation: feed-forward activation (`gelu`, `gelu_tanh`, `relu`).
+        activation: feed-forward activation: any Keras activation, or `gelu_tanh`.
         layer_norm_epsilon: LayerNorm epsilon.
         kernel_initializer: initializer of the input projections.
         output_kernel_initializer: initializer of the two projections back into the residual
@@ -54,9 +55,9 @@ class TransformerBlock(keras.layers.Layer):
         if norm_position not in ("pre", "post"):
             raise ValueError(f"`norm_position` must be 'pre' or 'post'. "
                              f"Received: norm_position={norm_position!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"`activation` must be one of {ACTIVATIONS}. "
-                             f"Received: activation={activation!r}")
+        if isinstance(activation, dict):  # a serialized callable
+            activation = keras.activations.deserialize(activation)
+        get_activation(activation)  # refused here, not at build
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
@@ -69,10 +70,6 @@ class TransformerBlock(keras.layers.Layer):
             output_kernel_initializer or kernel_initializer)
 
     def build(self, input_shape):
-        if input_shape[-1] % self.num_heads:
-            raise ValueError(
-                f"The hidden size must be divisible by `num_heads`. Received: hidden size="
-                f"{input_shape[-1]}, num_heads={self.num_heads}")
         self.attention_norm = self._layer_norm("attention_norm", input_shape)
         self.attention = CausalSelfAttention(
             self.num_heads, dropout=self.dropout, use_bias=self.use_bias, name="attention",
@@ -128,7 +125,8 @@ class TransformerBlock(keras.layers.Layer):
             "dropout": self.dropout,
             "use_bias": self.use_bias,
             "norm_position": self.norm_position,
-            "activation": self.activation,
+            "activation": (self.activation if isinstance(self.activation, str)
+                           else keras.activations.serialize(self.activation)),
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "output_kernel_initializer":

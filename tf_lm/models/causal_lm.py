@@ -1,9 +1,10 @@
 """The causal language-modelling task: a backbone plus the head that predicts the next token."""
 
 import keras
+import keras_hub
 from keras import ops
 
-from tf_lm.layers.serializable import check_positive_int, clone_initializer, serializable
+from tf_lm.utils.serializable import clone_initializer, serializable
 
 
 @serializable
@@ -18,6 +19,7 @@ class CausalLM(keras.Model):
     `compile()` defaults: Adam, sparse categorical cross-entropy on the outputs (from logits
     unless the head is a softmax) and keras-hub's `Perplexity` metric = exp(mean cross-entropy).
 
+    Text generation is `tf_lm.generation.TextGenerator(model, tokenizer)`, one level up.
     Decoding entry points, shared by both backbone families: `initial_cache(batch, max_length)`,
     `call_with_cache(token_ids, cache, cache_index)` and `reorder_cache(cache, rows)`. For a
     GPT the cache holds keys and values of every layer; for an RNN it holds the recurrent
@@ -121,57 +123,18 @@ class CausalLM(keras.Model):
                                       cache_index=cache_index, training=False)
         return self.logits(hidden), cache
 
-    def generate(self, prompts, tokenizer, max_new_tokens=64, **options):
-        """Continue text prompt(s): `tf_lm.generation.TextGenerator(self, tokenizer).generate`.
-
-        `options`: sampler (greedy, temperature, top_k, top_p, beam), temperature, top_k,
-        top_p, num_beams, length_penalty, repetition_penalty, seed, stop_strings,
-        stop_token_ids. The compiled loop is kept, so later calls of the same shapes reuse it.
-        """
-        from tf_lm.generation.text_generator import TextGenerator
-
-        generator = getattr(self, "_tf_lm_text_generator", None)
-        if generator is None or generator.tokenizer is not tokenizer:
-            generator = TextGenerator(self, tokenizer)
-            self._tf_lm_text_generator = generator
-        return generator.generate(prompts, max_new_tokens, **options)
-
     def _build_if_needed(self):
         if not self.built:
             self.build((None, None))
 
-    def compile(self, optimizer="adam", loss="auto", metrics="auto", batch_slices=1, **kwargs):
-        """`keras.Model.compile` with language-model defaults for `loss` and `metrics`.
-
-        `batch_slices`: compute each step's gradient over this many slices of the batch, in
-        the same compiled step (see `tf_lm.training.sliced_step`): the same update, but
-        independent chains of ops that XLA runs on several CPU cores at once. It needs a loss
-        that is a mean over the batch (the default). 1 (the default) is Keras' own
-        `train_step`.
-        """
-        check_positive_int("batch_slices", batch_slices)
-        self.batch_slices = batch_slices
+    def compile(self, optimizer="adam", loss="auto", metrics="auto", **kwargs):
+        """`keras.Model.compile` with language-model defaults for `loss` and `metrics`."""
         from_logits = self.head_activation != "softmax"
         if loss == "auto":
             loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-        reduction = getattr(loss, "reduction", "sum_over_batch_size")
-        if batch_slices > 1 and reduction != "sum_over_batch_size":
-            raise ValueError(
-                "`batch_slices` > 1 needs a loss that is a mean over the batch (reduction "
-                f"'sum_over_batch_size'). Received: batch_slices={batch_slices}, "
-                f"reduction={reduction!r}")
         if metrics == "auto":
-            import keras_hub  # imported here: slow to import, and only needed for the metric
-
             metrics = [keras_hub.metrics.Perplexity(from_logits=from_logits, name="perplexity")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    def train_step(self, data):
-        if getattr(self, "batch_slices", 1) == 1:
-            return super().train_step(data)
-        from tf_lm.training.sliced_step import sliced_train_step
-
-        return sliced_train_step(self, data, self.batch_slices)
 
     def compile_from_config(self, config):
         """Recompile a reloaded `.keras` model with its saved optimizer, loss and metrics."""

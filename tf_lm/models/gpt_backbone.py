@@ -6,7 +6,8 @@ import keras
 from keras import ops
 
 from tf_lm.layers.position_embedding import PositionEmbedding
-from tf_lm.layers.serializable import check_positive_int, check_rate, output_spec, serializable
+from tf_lm.utils.checks import check_divisible, check_positive_int, check_rate
+from tf_lm.utils.serializable import output_spec, serializable
 from tf_lm.layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from tf_lm.layers.token_embedding import TokenEmbedding
 from tf_lm.layers.transformer_block import TransformerBlock
@@ -59,9 +60,7 @@ class GPTBackbone(keras.Model):
                             ("sequence_length", sequence_length)):
             check_positive_int(name, value)
         check_rate("dropout", dropout)
-        if hidden_dim % num_heads:
-            raise ValueError(f"`hidden_dim` must be divisible by `num_heads`. Received: "
-                             f"hidden_dim={hidden_dim}, num_heads={num_heads}")
+        check_divisible("hidden_dim", hidden_dim, "num_heads", num_heads)
         if position_encoding not in ("learned", "sinusoidal"):
             raise ValueError("`position_encoding` must be 'learned' or 'sinusoidal'. "
                              f"Received: position_encoding={position_encoding!r}")

@@ -4,7 +4,8 @@ import keras
 from keras import ops
 
 from tf_lm.layers.recurrent_block import CELLS, RecurrentBlock
-from tf_lm.layers.serializable import check_positive_int, check_rate, output_spec, serializable
+from tf_lm.utils.checks import check_positive_int, check_rate
+from tf_lm.utils.serializable import output_spec, serializable
 from tf_lm.layers.token_embedding import TokenEmbedding
 
 
@@ -102,6 +103,12 @@ class RecurrentBackbone(keras.Model):
     def reset_states(self):
         """Zero the carried states of a stateful backbone (at an epoch or document start)."""
         self.recurrent_block.reset_states()
+
+    def state_variables(self):
+        """The variables that carry a stateful backbone's states from batch to batch: not
+        weights, so a copy of the model leaves them out and validation saves and restores
+        them (empty when not stateful)."""
+        return self.recurrent_block.state_variables()
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.hidden_dim,)

@@ -2,15 +2,15 @@
 
 import keras
 
+import tf_lm.optimizers  # noqa: F401  (registers the optimizers and schedules of compiled files)
+
 
 def load_model(path, compile=True):
     """Load a `.keras` file written by tf_lm (a run's `model.keras`), in Keras' safe mode.
 
-    Imports the tf_lm classes the file names first (layers, models, and — for the compile
-    state — the optimizers and schedules), which `keras.saving.load_model` alone cannot find.
+    The same as `keras.saving.load_model(path, safe_mode=True)` after `import tf_lm`; here for
+    the code that has not imported the whole package.
     """
-    import tf_lm.models  # noqa: F401  (registers the layers and models)
+    import tf_lm.models  # noqa: F401  (this package: its layers and models register on import)
 
-    if compile:
-        import tf_lm.training.optimizers  # noqa: F401  (registers optimizers and schedules)
     return keras.saving.load_model(path, compile=compile, safe_mode=True)

@@ -12,13 +12,12 @@ def warmup_inputs(module, text):
     `--enable_batching` rejects scalar inputs and inputs of different first dimensions, and a
     warmup request that fails fails the model's load.
     """
-    rows = 2
-    defaults = module.defaults
+    d = module.defaults  # the first row: sampling off; the second: every sampler on
     generate = {"prompts": ["", text],
-                "max_new_tokens": [min(4, module.max_new_tokens_limit)] * rows,
-                "temperature": [0.0, 0.8], "top_k": [0, 5], "top_p": [1.0, 0.9],
-                "repetition_penalty": [defaults["repetition_penalty"], 1.1],
-                "seed": [defaults["seed"]] * rows}
+                "max_new_tokens": [min(4, module.max_new_tokens_limit)] * 2,
+                "temperature": [d["temperature"], 0.8], "top_k": [d["top_k"], 5],
+                "top_p": [d["top_p"], 0.9], "repetition_penalty": [d["repetition_penalty"], 1.1],
+                "seed": [d["seed"]] * 2}
     return {"serving_default": generate,
             "score": {"texts": [text, text[:1]]},
             "next_token_logits": {"token_ids": [list(module.start_ids)]}}

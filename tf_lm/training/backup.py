@@ -2,14 +2,11 @@
 
 import json
 import os
-import re
 
 import keras
 
-from tf_lm.errors import InputError
-from tf_lm.training import atomic
-
-_DIRECTORY = re.compile(r"^step-(\d+)$")
+from tf_lm.runs.checkpoint_files import latest_backups, load_weights_or_refuse
+from tf_lm.utils import atomic
 
 
 class Backup(keras.callbacks.Callback):
@@ -51,29 +48,6 @@ class Backup(keras.callbacks.Callback):
             raise
         for old_step, path in latest_backups(self.directory)[self.keep:]:
             atomic.remove_quietly(path)
-
-
-def load_weights_or_refuse(model, path):
-    """`model.load_weights(path)`, with a mismatch or a damaged file as one clear error."""
-    try:
-        model.load_weights(path)
-    except (ValueError, OSError, KeyError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"Cannot load {path} into this model ({first}); the file is damaged "
-                         "or was written for another model configuration.") from None
-
-
-def latest_backups(directory):
-    """[(step, path)] of complete backups in `directory`, newest first."""
-    if not os.path.isdir(directory):
-        return []
-    found = []
-    for name in os.listdir(directory):
-        match = _DIRECTORY.match(name)
-        path = os.path.join(directory, name)
-        if match and os.path.exists(os.path.join(path, "state.json")):
-            found.append((int(match.group(1)), path))
-    return sorted(found, reverse=True)
 
 
 def restore_backup(model, directory):

@@ -6,7 +6,7 @@ import os
 
 import keras
 
-from tf_lm.training import atomic
+from tf_lm.utils import atomic
 
 
 class BestCheckpoint(keras.callbacks.Callback):

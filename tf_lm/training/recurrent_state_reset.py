@@ -21,8 +21,7 @@ class RecurrentStateReset(keras.callbacks.Callback):
         self._epoch = epoch
 
     def _state_variables(self):
-        return [v for layer in self.model.backbone.recurrent_block.recurrent_layers
-                for v in layer.states]
+        return self.model.backbone.state_variables()
 
     def on_train_batch_begin(self, batch, logs=None):
         step = self._epoch * self.params["steps"] + batch

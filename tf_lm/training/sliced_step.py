@@ -11,15 +11,18 @@ The update is the whole batch's. With a loss that is a mean over the batch (Kera
 of the slices' losses weighted by their sizes, and so is its gradient: each slice's gradient
 is scaled by its share of the rows and the slices' gradients are added. An embedding's
 `IndexedSlices` gradient is made dense first, as tf_lm's optimizers do anyway
-(`tf_lm.training.optimizers`: Keras' Adam applied to `IndexedSlices` squares each looked-up
+(`tf_lm.optimizers`: Keras' Adam applied to `IndexedSlices` squares each looked-up
 row separately, so its update would depend on how the batch is split). Slices differ by at
 most one row, so any batch size works. Dropout draws differ, as they would with another seed.
 """
+
+import functools
 
 import keras
 import tensorflow as tf
 
 from tf_lm.errors import InputError
+from tf_lm.utils.checks import check_positive_int
 
 
 def _added(total, gradient, weight):
@@ -28,6 +31,24 @@ def _added(total, gradient, weight):
         return total
     gradient = tf.convert_to_tensor(gradient) * weight
     return gradient if total is None else total + gradient
+
+
+def slice_batches(model, slices):
+    """Make `model.fit` compute each step's gradient over `slices` slices of the batch.
+
+    Call after `model.compile`; it replaces the model's `train_step` on this instance (1 keeps
+    Keras' own). Refused for a loss that is not a mean over the batch, whose slices would not
+    add up to the batch's loss.
+    """
+    check_positive_int("slices", slices)
+    reduction = getattr(model.loss, "reduction", "sum_over_batch_size")
+    if slices > 1 and reduction != "sum_over_batch_size":
+        raise ValueError(
+            "Batch slices need a loss that is a mean over the batch (reduction "
+            f"'sum_over_batch_size'). Received: slices={slices}, reduction={reduction!r}")
+    if slices > 1:
+        model.train_step = functools.partial(sliced_train_step, model, slices=slices)
+    return model
 
 
 def sliced_train_step(model, data, slices):
@@ -44,9 +65,10 @@ def sliced_train_step(model, data, slices):
         share = tf.cast(tf.shape(x_slice)[0], tf.float32) / tf.cast(rows, tf.float32)
         with tf.GradientTape() as tape:
             y_pred = model(x_slice, training=True)
-            loss = model._compute_loss(x=x_slice, y=y_slice, y_pred=y_pred,
-                                       sample_weight=weight_slice, training=True)
-            # The tracker logs the unscaled mean, as Keras' own step does.
+            loss = model.compute_loss(x=x_slice, y=y_slice, y_pred=y_pred,
+                                      sample_weight=weight_slice, training=True)
+            # Keras logs `loss` from this tracker, which no public API updates; the unscaled
+            # mean, as Keras' own step logs it.
             model._loss_tracker.update_state(loss * replicas,
                                              sample_weight=tf.shape(x_slice)[0])
             loss = model.optimizer.scale_loss(loss)

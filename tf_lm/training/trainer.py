@@ -16,14 +16,16 @@ from tf_lm.evaluation.perplexity import evaluate_tokens
 from tf_lm.generation.sample_text import sample_text
 from tf_lm.models.builder import build_causal_lm
 from tf_lm.tokenizers.registry import build_tokenizer, load_tokenizer
-from tf_lm.training import atomic
+from tf_lm.utils import atomic
 from tf_lm.training.backup import Backup, restore_backup
 from tf_lm.training.best_checkpoint import BestCheckpoint, read_best
+from tf_lm.training.carried_state_validation import CarriedStateValidation
 from tf_lm.training.non_finite_guard import NonFiniteGuard
-from tf_lm.training.optimizers import build_optimizer
+from tf_lm.optimizers import build_optimizer
+from tf_lm.training.plateau_decay import PlateauDecay
 from tf_lm.training.recurrent_state_reset import RecurrentStateReset
-from tf_lm.training.run_directory import RunDirectory
-from tf_lm.training.sliced_step import resolve_batch_slices
+from tf_lm.runs.run_directory import RunDirectory
+from tf_lm.training.sliced_step import resolve_batch_slices, slice_batches
 from tf_lm.training.step_profiler import StepProfiler
 from tf_lm.training.strategy import is_chief, resolve_strategy
 from tf_lm.training.tensorboard_logger import TensorBoardLogger
@@ -93,10 +95,8 @@ def _local_twin(model):
 
 def _sync_twin(twin, model):
     """Copy `model`'s weights into its twin (a stateful model's state variables aside)."""
-    states = set()
-    if getattr(model.backbone, "stateful", False):
-        states = {id(v) for layer in model.backbone.recurrent_block.recurrent_layers
-                  for v in layer.states}
+    state_variables = getattr(model.backbone, "state_variables", lambda: [])()
+    states = {id(v) for v in state_variables}
     source = [v for v in model.weights if id(v) not in states]
     if len(source) != len(twin.weights):
         raise RuntimeError(f"cannot copy {len(source)} weights into {len(twin.weights)}")
@@ -115,17 +115,23 @@ def _tokenizer(config, corpus, run, chief):
     return tokenizer
 
 
-def train(config, run_dir="runs/run", resume=False, overwrite=False, verbose=1, echo=print):
+def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
+          overwrite=False, verbose=1, echo=print):
     """Train the model `config` describes; returns a `TrainResult`.
 
     Builds the strategy, the run directory (see `RunDirectory`), the corpus and tokenizer, the
     datasets and the model, compiles it inside `strategy.scope()`, restores the newest backup
-    if there is one, runs `model.fit` with the tf_lm callbacks, then evaluates the final model
-    on the whole validation split and samples from it.
+    if there is one, runs `model.fit` with the tf_lm callbacks and `callbacks`, then evaluates
+    the final model on the whole validation split and samples from it.
 
     Args:
         config: a resolved `Config`.
         run_dir: the run directory.
+        callbacks: Keras callbacks of the caller's, run after tf_lm's own.
+        model: a model of the caller's instead of the one `config.model` describes: a
+            `CausalLM` (any backbone with its decoding interface), or a function
+            `(config, tokenizer) -> model`, called inside `strategy.scope()` (needed for a
+            strategy with several replicas). It is compiled with the config's optimizer.
         resume: continue a run whose config differs (see `RunDirectory.prepare`).
         overwrite: move an existing run aside and start over.
         verbose: Keras `fit` verbosity (1: progress bar).
@@ -163,7 +169,11 @@ def train(config, run_dir="runs/run", resume=False, overwrite=False, verbose=1, 
                  "old run is moved aside) or choose another --run-dir.")
             return TrainResult(shared.path, "already_finished", record["steps"],
                                val_loss=record["val_loss"])
-        return _train(config, strategy, slices, chief, shared, run, verbose, echo)
+        session = _Session(config, strategy, slices, chief, shared, run, echo)
+        session.data()
+        session.build_model(model)
+        session.fit(session.callbacks(callbacks), verbose)
+        return session.finish()
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -174,154 +184,225 @@ def _stateful(config):
     return config.model.architecture != "gpt" and config.data.sampler == "contiguous"
 
 
-def _train(config, strategy, slices, chief, shared, run, verbose, echo):
-    train_config, data_config = config.train, config.data
-    corpus = Corpus.from_config(data_config)
-    tokenizer = _tokenizer(config, corpus, shared, chief)
-    block, batch = data_config.block_size, train_config.batch_size
-    if corpus.streaming:
-        train_source = token_chunks(corpus, "train", tokenizer)
-        train_tokens = corpus.num_chars("train")  # an estimate for the epoch length
-    else:
-        train_source = tokenize_split(corpus, "train", tokenizer)
-        train_tokens = train_source.size
-    data_epoch = batches_per_epoch(train_tokens, block, batch)
-    total_steps = (train_config.epochs * data_epoch if train_config.epochs
-                   else train_config.steps)
-    interval = checkpoint_interval(total_steps, train_config.checkpoint_interval)
-    validation_freq = max(1, train_config.eval_interval // interval)
-    has_valid = "valid" in corpus.split_names
-    if not has_valid:
-        echo("warning: no validation split (data.valid_fraction=0 and no valid file): no "
-             "validation loss, best checkpoint or early stopping.")
+class _Session:
+    """One call of `train`, in its named steps: data, model, callbacks, fit, finish."""
 
-    stateful = _stateful(config)
-    if stateful and strategy.num_replicas_in_sync > 1:
-        raise InputError("Stateful recurrent training (data.sampler=contiguous) runs on one "
-                         f"replica; this strategy has {strategy.num_replicas_in_sync}. Use "
-                         "train.strategy=default or data.sampler=random.")
-    vocabulary = tokenizer.get_vocabulary() if config.model.word_vectors else None
-    with strategy.scope():
-        model = build_causal_lm(
-            config.model, tokenizer.vocabulary_size(), block,
-            dtype=train_config.mixed_precision, stateful=stateful,
-            batch_size=batch if stateful else None, vocabulary=vocabulary)
-        model.compile(optimizer=build_optimizer(train_config, total_steps, data_epoch),
-                      jit_compile=train_config.jit_compile,
-                      steps_per_execution=train_config.steps_per_execution,
-                      batch_slices=slices)
-        restored = restore_backup(model, shared.backup_dir)
-    start_step = restored["step"] if restored else 0
-    initial_epoch = restored["epoch"] if restored else 0
-    if restored and start_step != initial_epoch * interval:
-        raise InputError(
-            f"The backup in {shared.backup_dir} is at step {start_step}, which is not a multiple "
-            f"of this config's checkpoint interval ({interval}); resume with the interval the "
-            "run was started with.")
-    if restored:
-        echo(f"resuming {shared.path} from step {start_step}")
-    if getattr(model, "word_vector_coverage", None) is not None:
-        echo(str(model.word_vector_coverage))
+    def __init__(self, config, strategy, slices, chief, shared, run, echo):
+        self.config, self.strategy, self.slices, self.chief = config, strategy, slices, chief
+        self.shared, self.run, self.echo = shared, run, echo
+        self.stateful = _stateful(config)
+        self.per_character = config.data.tokenizer == "char"
+        self.history = None
 
-    def make_train():
-        return make_dataset(train_source, block, batch, sampler=data_config.sampler,
-                            seed=data_config.seed, shuffle_buffer=data_config.shuffle_buffer,
-                            start_step=start_step, repeat=True)
+    def data(self):
+        """The corpus, the tokenizer, the schedule in steps, and the distributed datasets."""
+        config, echo = self.config, self.echo
+        data_config, train_config = config.data, config.train
+        self.corpus = corpus = Corpus.from_config(data_config)
+        self.tokenizer = _tokenizer(config, corpus, self.shared, self.chief)
+        block, batch = data_config.block_size, train_config.batch_size
+        if corpus.streaming:
+            self.train_source = token_chunks(corpus, "train", self.tokenizer)
+            train_tokens = corpus.num_chars("train")  # an estimate for the epoch length
+        else:
+            self.train_source = tokenize_split(corpus, "train", self.tokenizer)
+            train_tokens = self.train_source.size
+        self.data_epoch = batches_per_epoch(train_tokens, block, batch)
+        self.total_steps = (train_config.epochs * self.data_epoch if train_config.epochs
+                            else train_config.steps)
+        if train_config.eval_interval == 0:  # validate (and back up) after every epoch
+            self.interval, self.validation_freq = self.data_epoch, 1
+        else:
+            self.interval = checkpoint_interval(self.total_steps,
+                                                train_config.checkpoint_interval)
+            self.validation_freq = max(1, train_config.eval_interval // self.interval)
+        self.has_valid = "valid" in corpus.split_names
+        if not self.has_valid:
+            echo("warning: no validation split (data.valid_fraction=0 and no valid file): no "
+                 "validation loss, best checkpoint or early stopping.")
+        if self.stateful and self.strategy.num_replicas_in_sync > 1:
+            raise InputError(
+                "Stateful recurrent training (data.sampler=contiguous) runs on one replica; "
+                f"this strategy has {self.strategy.num_replicas_in_sync}. Use "
+                "train.strategy=default or data.sampler=random.")
+        self.valid_tokens = None
+        if self.has_valid:
+            self.valid_tokens = (token_chunks(corpus, "valid", self.tokenizer)
+                                 if corpus.streaming
+                                 else tokenize_split(corpus, "valid", self.tokenizer))
 
-    train_data = _distribute(strategy, make_train, batch)
-    valid_data = None
-    if has_valid:
-        valid_tokens = tokenize_split(corpus, "valid", tokenizer) if not corpus.streaming \
-            else token_chunks(corpus, "valid", tokenizer)
-        valid_sampler = "random" if not corpus.streaming else "sequential"
-        if stateful:
-            valid_sampler = "contiguous"
+    def build_model(self, model=None):
+        """The model under the strategy, compiled, with the newest backup restored."""
+        config, train_config = self.config, self.config.train
+        batch = train_config.batch_size
+        with self.strategy.scope():
+            if model is None:
+                vocabulary = self.tokenizer.get_vocabulary() if config.model.word_vectors \
+                    else None
+                model = build_causal_lm(
+                    config.model, self.tokenizer.vocabulary_size(), config.data.block_size,
+                    dtype=train_config.mixed_precision, stateful=self.stateful,
+                    batch_size=batch if self.stateful else None, vocabulary=vocabulary)
+            elif not isinstance(model, keras.Model):
+                model = model(config, self.tokenizer)
+            self._check_model(model)
+            model.compile(
+                optimizer=build_optimizer(train_config, self.total_steps, self.data_epoch),
+                jit_compile=train_config.jit_compile,
+                steps_per_execution=train_config.steps_per_execution)
+            slice_batches(model, self.slices)
+            restored = restore_backup(model, self.shared.backup_dir)
+        self.model = model
+        self.restored = restored
+        self.start_step = restored["step"] if restored else 0
+        self.initial_epoch = restored["epoch"] if restored else 0
+        if restored and self.start_step != self.initial_epoch * self.interval:
+            raise InputError(
+                f"The backup in {self.shared.backup_dir} is at step {self.start_step}, which "
+                f"is not a multiple of this config's checkpoint interval ({self.interval}); "
+                "resume with the interval the run was started with.")
+        if restored:
+            self.echo(f"resuming {self.shared.path} from step {self.start_step}")
+        if getattr(model, "word_vector_coverage", None) is not None:
+            self.echo(str(model.word_vector_coverage))
+
+    def _check_model(self, model):
+        """A caller's model must predict this tokenizer's vocabulary and carry state exactly
+        when the config's sampler does."""
+        size = getattr(model, "vocabulary_size", None)
+        if size is not None and size != self.tokenizer.vocabulary_size():
+            raise InputError(
+                f"The model predicts {size} token ids but the tokenizer of this run has "
+                f"{self.tokenizer.vocabulary_size()}.")
+        stateful = bool(getattr(getattr(model, "backbone", None), "stateful", False))
+        if stateful != self.stateful:
+            raise InputError(
+                f"The model is {'' if stateful else 'not '}stateful but this config's "
+                f"data.sampler={self.config.data.sampler!r} "
+                f"{'needs' if self.stateful else 'does not allow'} a stateful recurrent model.")
+
+    def _datasets(self):
+        data_config, batch = self.config.data, self.config.train.batch_size
+        block = data_config.block_size
+
+        def make_train():
+            return make_dataset(self.train_source, block, batch, sampler=data_config.sampler,
+                                seed=data_config.seed, shuffle_buffer=data_config.shuffle_buffer,
+                                start_step=self.start_step, repeat=True)
+
+        train_data = _distribute(self.strategy, make_train, batch)
+        if not self.has_valid or self.stateful:  # stateful: CarriedStateValidation
+            return train_data, None
+        valid_sampler = "sequential" if self.corpus.streaming else "random"
 
         def make_valid():
-            dataset = make_dataset(valid_tokens, block, batch, sampler=valid_sampler,
+            dataset = make_dataset(self.valid_tokens, block, batch, sampler=valid_sampler,
                                    seed=data_config.seed, repeat=True, drop_remainder=True,
                                    cache=data_config.cache)
             return dataset.repeat() if valid_sampler == "sequential" else dataset
 
-        valid_data = _distribute(strategy, make_valid, batch)
+        return train_data, _distribute(self.strategy, make_valid, batch)
 
-    distributed = strategy.num_replicas_in_sync > 1 or not isinstance(
-        strategy, type(tf.distribute.get_strategy()))
-    twin = _local_twin(model) if stateful or distributed else model
-    per_character = data_config.tokenizer == "char"
+    def _synced_twin(self):
+        """The model to sample and evaluate with: the local twin, holding the current weights."""
+        if self.twin is not self.model:
+            _sync_twin(self.twin, self.model)
+        return self.twin
 
-    def sample(seed=0):
-        if twin is not model:
-            _sync_twin(twin, model)
-        return sample_text(twin, tokenizer, "\n", train_config.sample_tokens, seed=seed)
+    def sample(self, seed=0):
+        """A few tokens of text from the current weights (the TensorBoard sample)."""
+        return sample_text(self._synced_twin(), self.tokenizer, "\n",
+                           self.config.train.sample_tokens, seed=seed)
 
-    guard = NonFiniteGuard()
-    callbacks = [guard, TensorBoardLogger(
-        run.logs_dir, batch * block, config, per_character=per_character,
-        sample_fn=sample if train_config.sample_tokens and chief else None)]
-    callbacks.append(keras.callbacks.CSVLogger(run.csv_path, append=bool(restored)))
-    if has_valid:
-        callbacks.append(BestCheckpoint(run.checkpoints_dir))
-    callbacks.append(Backup(run.backup_dir))
-    if has_valid and train_config.early_stopping_patience:
-        callbacks.append(_ValidationEarlyStopping(
-            monitor="val_loss", patience=train_config.early_stopping_patience))
-    if stateful:
-        callbacks.append(RecurrentStateReset(data_epoch))
-    if train_config.profile_steps and chief:
-        callbacks.append(StepProfiler(run.logs_dir, train_config.profile_start,
-                                      train_config.profile_steps))
+    def callbacks(self, extra=()):
+        """tf_lm's callbacks (guard, TensorBoard, CSV, best checkpoint, backup, early
+        stopping, recurrent states, profiler), then the caller's `extra`."""
+        config, train_config, run = self.config, self.config.train, self.run
+        batch, block = train_config.batch_size, config.data.block_size
+        self.guard = NonFiniteGuard()
+        sampling = train_config.sample_tokens and self.chief
+        callbacks = []
+        if self.stateful and self.has_valid:  # first: the others read its val_loss
+            callbacks.append(CarriedStateValidation(
+                self.valid_tokens, config.data.block_size, self._synced_twin,
+                self.validation_freq, self.total_steps // self.interval - 1))
+        if train_config.lr_schedule == "plateau":
+            callbacks.append(PlateauDecay(train_config.decay_factor))
+        callbacks += [self.guard, TensorBoardLogger(
+            run.logs_dir, batch * block, config, per_character=self.per_character,
+            sample_fn=self.sample if sampling else None)]
+        callbacks.append(keras.callbacks.CSVLogger(run.csv_path, append=bool(self.restored)))
+        if self.has_valid:
+            callbacks.append(BestCheckpoint(run.checkpoints_dir))
+        callbacks.append(Backup(run.backup_dir))
+        if self.has_valid and train_config.early_stopping_patience:
+            callbacks.append(_ValidationEarlyStopping(
+                monitor="val_loss", patience=train_config.early_stopping_patience))
+        if self.stateful:
+            callbacks.append(RecurrentStateReset(self.data_epoch))
+        if train_config.profile_steps and self.chief:
+            callbacks.append(StepProfiler(run.logs_dir, train_config.profile_start,
+                                          train_config.profile_steps))
+        return callbacks + list(extra)
 
-    epochs = total_steps // interval
-    echo(f"training {model.count_params():,} parameters for {total_steps} steps "
-         f"({epochs} epochs of {interval} steps) on {strategy.num_replicas_in_sync} replica(s)"
-         f"{f', each batch in {slices} parallel slices' if slices > 1 else ''}; "
-         f"run directory {shared.path}")
-    history = None
-    if initial_epoch < epochs:
-        history = model.fit(
-            train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=interval,
-            validation_data=valid_data, validation_steps=train_config.eval_steps,
-            validation_freq=validation_freq, callbacks=callbacks, verbose=verbose,
-            shuffle=False)
-    if guard.failed_step is not None:
-        best = read_best(run.checkpoints_dir)
-        where = (f"the last good checkpoint is {run.checkpoints_dir}/best.weights.h5 (step "
-                 f"{best['step']}, val_loss {best['val_loss']:.4f})" if best else
-                 "no checkpoint was saved yet")
-        raise TrainingError(
-            f"The training loss became {guard.failed_loss} at step {guard.failed_step}; "
-            f"{where}. Lower train.learning_rate or set train.clip_norm.")
-    steps_done = (initial_epoch + len(history.epoch) if history else initial_epoch) * interval
-    stopped_early = history is not None and steps_done < total_steps
+    def fit(self, callbacks, verbose):
+        """`model.fit` from the restored epoch to the last; a non-finite loss is an error."""
+        train_config, interval = self.config.train, self.interval
+        epochs = self.total_steps // interval
+        self.echo(
+            f"training {self.model.count_params():,} parameters for {self.total_steps} steps "
+            f"({epochs} epochs of {interval} steps) on {self.strategy.num_replicas_in_sync} "
+            f"replica(s)"
+            f"{f', each batch in {self.slices} parallel slices' if self.slices > 1 else ''}; "
+            f"run directory {self.shared.path}")
+        train_data, valid_data = self._datasets()
+        distributed = self.strategy.num_replicas_in_sync > 1 or not isinstance(
+            self.strategy, type(tf.distribute.get_strategy()))
+        self.twin = _local_twin(self.model) if self.stateful or distributed else self.model
+        if self.initial_epoch < epochs:
+            self.history = self.model.fit(
+                train_data, epochs=epochs, initial_epoch=self.initial_epoch,
+                steps_per_epoch=interval, validation_data=valid_data,
+                validation_steps=train_config.eval_steps,
+                validation_freq=self.validation_freq,
+                callbacks=callbacks, verbose=verbose, shuffle=False)
+        if self.guard.failed_step is not None:
+            best = read_best(self.run.checkpoints_dir)
+            where = (f"the last good checkpoint is {self.run.checkpoints_dir}/best.weights.h5 "
+                     f"(step {best['step']}, val_loss {best['val_loss']:.4f})" if best else
+                     "no checkpoint was saved yet")
+            raise TrainingError(
+                f"The training loss became {self.guard.failed_loss} at step "
+                f"{self.guard.failed_step}; {where}. Lower train.learning_rate or set "
+                "train.clip_norm.")
 
-    result = TrainResult(shared.path, "stopped_early" if stopped_early else "finished",
-                         steps_done, resumed_from_step=start_step, model=model)
-    if has_valid:
-        if twin is not model:
-            _sync_twin(twin, model)
-        if corpus.streaming:  # too large to hold: Keras over non-overlapping windows
-            full = make_dataset(valid_tokens, block, batch, sampler="sequential",
-                                cache=data_config.cache)
-            result.val_loss = float(twin.evaluate(full, verbose=0, return_dict=True)["loss"])
-        else:  # every token once: non-overlapping windows (GPT), carried state (RNNs)
-            result.val_loss = evaluate_tokens(twin, valid_tokens, block, stride=block,
-                                              batch_size=batch)["loss"]
-        result.val_perplexity = float(math.exp(result.val_loss))
-        if per_character:
-            result.val_bits_per_character = result.val_loss / math.log(2)
-    if chief:
+    def finish(self):
+        """Evaluate on the whole validation split, sample, save `model.keras` and
+        `finished.json` (the chief)."""
+        train_config, model, run = self.config.train, self.model, self.run
+        done_epochs = self.initial_epoch + (len(self.history.epoch) if self.history else 0)
+        steps_done = done_epochs * self.interval
+        stopped_early = self.history is not None and steps_done < self.total_steps
+        result = TrainResult(self.shared.path, "stopped_early" if stopped_early else "finished",
+                             steps_done, resumed_from_step=self.start_step, model=model)
+        if self.has_valid:
+            result.val_loss = self._validation_loss()
+            result.val_perplexity = float(math.exp(result.val_loss))
+            if self.per_character:
+                result.val_bits_per_character = result.val_loss / math.log(2)
+        if not self.chief:
+            return result
         if train_config.sample_tokens:
             try:
-                result.sample = sample(seed=train_config.seed)
+                result.sample = self.sample(seed=train_config.seed)
             except ValueError as e:  # a model that cannot be sampled still finishes its run
-                echo(f"warning: no sample: {e}")
+                self.echo(f"warning: no sample: {e}")
         tmp = run.model_path[: -len(".keras")] + ".tmp.keras"
         saved = model
-        if stateful:  # without the training states
-            _sync_twin(twin, model)
-            twin.optimizer.build(twin.trainable_variables)  # saved with a complete state
-            saved = twin
+        if self.stateful:  # without the training states
+            _sync_twin(self.twin, model)
+            self.twin.optimizer.build(self.twin.trainable_variables)  # a complete state
+            saved = self.twin
         saved.save(tmp)
         os.replace(tmp, run.model_path)
         atomic.write_json(run.finished_path, {
@@ -329,4 +410,17 @@ def _train(config, strategy, slices, chief, shared, run, verbose, echo):
             "val_perplexity": result.val_perplexity,
             "val_bits_per_character": result.val_bits_per_character,
             "status": result.status})
-    return result
+        return result
+
+    def _validation_loss(self):
+        """Every validation token once: non-overlapping windows (GPT), carried state (RNNs);
+        a streamed corpus, too large to hold, through Keras over non-overlapping windows."""
+        data_config, batch = self.config.data, self.config.train.batch_size
+        block = data_config.block_size
+        twin = self._synced_twin()
+        if self.corpus.streaming:
+            full = make_dataset(self.valid_tokens, block, batch, sampler="sequential",
+                                cache=data_config.cache)
+            return float(twin.evaluate(full, verbose=0, return_dict=True)["loss"])
+        return evaluate_tokens(twin, self.valid_tokens, block, stride=block,
+                               batch_size=batch)["loss"]

@@ -3,8 +3,8 @@ import math
 import keras
 import pytest
 
-from tf_lm.training.epoch_decay import EpochDecay
-from tf_lm.training.warmup_cosine_decay import WarmupCosineDecay
+from tf_lm.optimizers.epoch_decay import EpochDecay
+from tf_lm.optimizers.warmup_cosine_decay import WarmupCosineDecay
 
 
 def nanogpt_lr(it, peak=1e-3, floor=1e-4, warmup=100, decay=2000):

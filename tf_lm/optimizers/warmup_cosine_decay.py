@@ -5,7 +5,7 @@ import math
 import keras
 from keras import ops
 
-from tf_lm.layers.serializable import serializable
+from tf_lm.utils.serializable import serializable
 
 
 @serializable

@@ -6,6 +6,10 @@ import time
 
 from tf_lm.config import Config
 from tf_lm.errors import InputError
+from tf_lm.models import build_causal_lm, load_model
+from tf_lm.optimizers import build_optimizer
+from tf_lm.runs.checkpoint_files import latest_backups, load_weights_or_refuse
+from tf_lm.tokenizers import load_tokenizer
 
 
 class RunDirectory:
@@ -56,10 +60,6 @@ class RunDirectory:
         The model is the final `model.keras` when the run finished, else the best checkpoint,
         else the newest backup (an interrupted run). A directory with none of them is refused.
         """
-        from tf_lm.models import build_causal_lm, load_model
-        from tf_lm.tokenizers import load_tokenizer
-        from tf_lm.training.backup import latest_backups
-
         config = self._stored_or_refuse_to_load()
         tokenizer = load_tokenizer(self.tokenizer_dir)
         if os.path.exists(self.model_path):
@@ -174,10 +174,6 @@ def _differences(old, new):
 def _load_training_weights(model, config, path):
     """Checkpoints and backups hold the optimizer state too: compile with the run's optimizer
     so the file's variables all have a place."""
-    from tf_lm.training.optimizers import build_optimizer
-
     model.compile(optimizer=build_optimizer(config.train, config.train.steps, 1))
     model.optimizer.build(model.trainable_variables)
-    from tf_lm.training.backup import load_weights_or_refuse
-
     load_weights_or_refuse(model, path)

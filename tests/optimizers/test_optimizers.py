@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from tf_lm.config import Config
 from tf_lm.models import build_causal_lm
-from tf_lm.training.optimizers import AdamW, build_optimizer
+from tf_lm.optimizers import AdamW, build_optimizer
 
 
 def optimizer_for(preset="nanogpt-cpu", overrides=()):
@@ -23,12 +23,14 @@ def test_nanogpt_recipe():
     assert float(reference.learning_rate) == pytest.approx(1e-5)  # nanoGPT: 1e-3 / 100
 
 
-def test_zaremba_recipe_is_sgd_with_clip_5_and_epoch_decay():
+def test_zaremba_recipe_is_sgd_with_the_papers_clip_and_epoch_decay_for_a_mean_loss():
     _, optimizer = optimizer_for("zaremba-small")
     assert isinstance(optimizer, keras.optimizers.SGD)
-    assert optimizer.clip_norm == 5.0
+    assert optimizer.clip_norm == 5.0 / 20  # the paper's 5 on a loss summed over 20 steps
     schedule = optimizer._learning_rate
-    assert float(schedule(0)) == 1.0 and float(schedule(400)) == 0.5  # epoch 5 of 100 steps
+    # lr 1 on the summed loss is 20 on the mean; halved from epoch 5 (of 100 steps each)
+    assert float(schedule(0)) == 20.0 and float(schedule(399)) == 20.0
+    assert float(schedule(400)) == 10.0 and float(schedule(500)) == 5.0
 
 
 def decayed_variables(decay_embeddings):

@@ -1,0 +1,1 @@
+"""Helpers every level may import: `.keras` registration, argument checks, atomic file writes."""
