@@ -53,3 +53,13 @@ def test_without_tf_lm_keras_cannot_find_the_classes(saved):
                           text=True, timeout=300)
     assert done.returncode != 0
     assert "Could not locate class 'CausalLM'" in done.stderr
+
+
+def test_keras_first_imported_by_a_low_tf_lm_module_still_registers_later(saved):
+    """`tf_lm.ops` imports Keras before the layers exist: registration is retried."""
+    code = ("import tf_lm.ops\nimport json, sys\nimport keras\n"
+            "model = keras.saving.load_model(sys.argv[1])\nprint(type(model).__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(saved)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["CausalLM"]

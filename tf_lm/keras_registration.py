@@ -11,6 +11,10 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import threading
+import warnings
+
+_LOCK = threading.RLock()
 
 # The packages whose import registers every class a tf_lm `.keras` file may name.
 REGISTERING_PACKAGES = ("tf_lm.models", "tf_lm.optimizers")
@@ -32,12 +36,17 @@ def register_when_keras_is_imported():
 
 def _try_to_register():
     """Register, unless a tf_lm module that registration needs is itself half-imported (the
-    import of Keras came from inside it): then retry after the next tf_lm module loads."""
-    try:
-        register_keras_objects()
-    except ImportError:
-        if not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-            sys.meta_path.insert(0, _AfterImport(lambda name: name.startswith("tf_lm.")))
+    import of Keras came from inside it): then retry after the next module loads. Never lets
+    an error escape into the import of Keras itself."""
+    with _LOCK:
+        try:
+            register_keras_objects()
+        except ImportError:
+            if not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+                sys.meta_path.insert(0, _AfterImport(lambda name: True))
+        except Exception as e:  # a broken install: say so, but leave Keras importable
+            warnings.warn(f"tf_lm could not register its Keras classes ({e!r}); import "
+                          "tf_lm.models before loading a tf_lm .keras file.")
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
@@ -62,9 +71,11 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
         def exec_module(module):
             original(module)
-            if finder in sys.meta_path:  # once: the next attempt installs its own finder
-                sys.meta_path.remove(finder)
-                _try_to_register()
+            with _LOCK:
+                if finder not in sys.meta_path:
+                    return
+                sys.meta_path.remove(finder)  # once: a failed attempt installs its own finder
+            _try_to_register()
 
         spec.loader.exec_module = exec_module
         return spec

@@ -70,3 +70,29 @@ def test_a_users_model_of_another_vocabulary_is_refused(text_file, tmp_path):
     wrong.build((None, None))
     with pytest.raises(InputError, match="predicts 3 token ids"):
         train(config, str(tmp_path / "run"), model=wrong, verbose=0, echo=quiet)
+
+
+class OwnStepLM(CausalLM):
+    calls = 0
+
+    def train_step(self, data):
+        type(self).calls += 1
+        return super().train_step(data)
+
+
+def test_a_users_train_step_is_kept_over_automatic_batch_slices(text_file, tmp_path):
+    overrides = [f"data.corpus={text_file}", *SMALL[:4], "train.steps=2", "train.batch_size=4",
+                 "train.eval_interval=2", "train.checkpoint_interval=2", "train.eval_steps=1",
+                 "train.sample_tokens=0", "train.jit_compile=false"]
+
+    def build(config, tokenizer):
+        model = OwnStepLM(GPTBackbone(tokenizer.vocabulary_size(), 1, 2, 8, sequence_length=32))
+        model.build((None, None))
+        return model
+
+    train(Config.resolve(overrides=[*overrides, "train.batch_slices=0"]),
+          str(tmp_path / "run"), model=build, verbose=0, echo=quiet)
+    assert OwnStepLM.calls > 0  # auto slicing stood aside
+    with pytest.raises(InputError, match="overrides its own"):
+        train(Config.resolve(overrides=[*overrides, "train.batch_slices=2"]),
+              str(tmp_path / "run2"), model=build, verbose=0, echo=quiet)

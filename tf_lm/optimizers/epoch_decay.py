@@ -10,8 +10,8 @@ from tf_lm.utils.serializable import serializable
 class EpochDecay(keras.optimizers.schedules.LearningRateSchedule):
     """lr = initial · factor^max(0, epoch − start_epoch + 1), epoch = 1 + step // steps_per_epoch.
 
-    Zaremba et al. (2014), small model: lr 1 for 4 epochs, then halved every epoch
-    (`start_epoch=5, factor=0.5`).
+    Zaremba et al. (2014), small model: the paper's lr held for 4 epochs, then halved every
+    epoch (`start_epoch=5, factor=0.5`; the preset's initial lr is the paper's 1 × unroll).
     """
 
     def __init__(self, initial, factor, start_epoch, steps_per_epoch):

@@ -1,4 +1,4 @@
-"""Training: strategies, optimizers and schedules, callbacks, `train()`."""
+"""Training: strategies, callbacks, `train()`: the one path, `model.fit` under a strategy."""
 
 from tf_lm.training.strategy import is_chief, resolve_strategy
 from tf_lm.training.trainer import TrainResult, train

@@ -1,10 +1,9 @@
 """A train step that computes each batch's gradient over slices of it, then applies it once.
 
-A Transformer's training step is one chain of ops: each matmul waits for the one before. At
-nanoGPT's CPU size those matmuls are small (768 × 128 × 384), and XLA on a CPU then keeps one
-core busy however many there are (a profile of `tf-lm train --train.profile_steps=5` shows it:
-thread time ≈ wall time on 2 cores). Slicing the batch gives XLA independent chains — the
-forward and backward pass of each slice — that its executor runs on different cores at once.
+A Transformer's training step is one chain of ops: each matmul waits for the one before, and
+with small matrices XLA on a CPU keeps one core busy however many there are. Slicing the batch
+gives XLA independent chains (the forward and backward pass of each slice) that its executor
+runs on different cores at once (docs/performance.md has the measurements).
 
 The update is the whole batch's. With a loss that is a mean over the batch (Keras' default
 `sum_over_batch_size` reduction; other reductions are refused), the batch's loss is the mean

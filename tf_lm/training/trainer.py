@@ -245,7 +245,18 @@ class _Session:
                     batch_size=batch if self.stateful else None, vocabulary=vocabulary)
             elif not isinstance(model, keras.Model):
                 model = model(config, self.tokenizer)
+            elif self.strategy.num_replicas_in_sync > 1:
+                raise InputError(
+                    "A model built outside strategy.scope() cannot train on "
+                    f"{self.strategy.num_replicas_in_sync} replicas: pass a function "
+                    "(config, tokenizer) -> model instead, which train() calls in the scope.")
             self._check_model(model)
+            if type(model).train_step is not keras.Model.train_step and self.slices > 1:
+                if train_config.batch_slices:  # explicit
+                    raise InputError(
+                        "train.batch_slices > 1 replaces train_step, and this model overrides "
+                        f"its own. Received: batch_slices={train_config.batch_slices}")
+                self.slices = 1  # auto: the model's own train_step wins
             model.compile(
                 optimizer=build_optimizer(train_config, self.total_steps, self.data_epoch),
                 jit_compile=train_config.jit_compile,
@@ -387,7 +398,7 @@ class _Session:
                              steps_done, resumed_from_step=self.start_step, model=model)
         if self.has_valid:
             result.val_loss = self._validation_loss()
-            result.val_perplexity = float(math.exp(result.val_loss))
+            result.val_perplexity = float(math.exp(min(result.val_loss, 700.0)))
             if self.per_character:
                 result.val_bits_per_character = result.val_loss / math.log(2)
         if not self.chief:
