@@ -114,7 +114,7 @@ def test_a_word_model_trains_samples_and_evaluates_with_carried_state(wikitext_d
     result = run(config, tmp_path / "run")
     assert result.status == "finished" and np.isfinite(result.val_loss)
     from tf_lm.evaluation import evaluate_tokens
-    from tf_lm.runs import RunDirectory
+    from tf_lm.run_dir import RunDirectory
 
     _, tokenizer, model = RunDirectory(tmp_path / "run").load()
     from tf_lm.data.corpus import Corpus

@@ -31,7 +31,7 @@ def run(args, extra):
     from tf_lm.errors import InputError
     from tf_lm.evaluation import continuation_metrics, evaluate_tokens
     from tf_lm.generation.text_generator import TextGenerator
-    from tf_lm.runs.run_directory import RunDirectory
+    from tf_lm.run_dir.run_directory import RunDirectory
 
     config, tokenizer, model = RunDirectory(args.run_dir).load()
     corpus = Corpus.from_config(config.data)

@@ -39,7 +39,7 @@ def run(args, extra):
     if extra:
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from tf_lm.generation.text_generator import TextGenerator
-    from tf_lm.runs.run_directory import RunDirectory
+    from tf_lm.run_dir.run_directory import RunDirectory
 
     config, tokenizer, model = RunDirectory(args.run_dir).load()
     generator = TextGenerator(model, tokenizer, config.export.max_new_tokens_limit,

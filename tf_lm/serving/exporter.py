@@ -129,7 +129,7 @@ def export_run(run_dir, base=None, name=None, version=None):
 
     `base`, `name` and `version` default to the run's `export` config.
     """
-    from tf_lm.runs.run_directory import RunDirectory
+    from tf_lm.run_dir.run_directory import RunDirectory
 
     config, tokenizer, model = RunDirectory(run_dir).load()
     export_config = config.export

@@ -5,7 +5,7 @@ import os
 
 import keras
 
-from tf_lm.runs.checkpoint_files import latest_backups, load_weights_or_refuse
+from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refuse
 from tf_lm.utils import atomic
 
 

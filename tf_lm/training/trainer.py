@@ -24,7 +24,7 @@ from tf_lm.training.non_finite_guard import NonFiniteGuard
 from tf_lm.optimizers import build_optimizer
 from tf_lm.training.plateau_decay import PlateauDecay
 from tf_lm.training.recurrent_state_reset import RecurrentStateReset
-from tf_lm.runs.run_directory import RunDirectory
+from tf_lm.run_dir.run_directory import RunDirectory
 from tf_lm.training.sliced_step import resolve_batch_slices, slice_batches
 from tf_lm.training.step_profiler import StepProfiler
 from tf_lm.training.strategy import is_chief, resolve_strategy

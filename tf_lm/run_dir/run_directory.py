@@ -8,7 +8,7 @@ from tf_lm.config import Config
 from tf_lm.errors import InputError
 from tf_lm.models import build_causal_lm, load_model
 from tf_lm.optimizers import build_optimizer
-from tf_lm.runs.checkpoint_files import latest_backups, load_weights_or_refuse
+from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refuse
 from tf_lm.tokenizers import load_tokenizer
 
 
