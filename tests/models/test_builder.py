@@ -102,3 +102,18 @@ def test_mixed_precision_policy_reaches_every_layer():
     logits = model(np.zeros((1, 4), "int32"))
     assert str(logits.dtype.name) == "bfloat16"
     assert all(w.dtype == "float32" for w in model.weights)
+
+
+def test_pytorch_wt2_starts_as_pytorch_examples_does():
+    """Embedding and head ±0.1, head bias zero, the LSTM in nn.LSTM's ±1/sqrt(200)."""
+    model = build("pytorch-wt2", 50)
+    bound = 200 ** -0.5
+    embedding = np.asarray(model.backbone.token_embedding.embeddings)
+    assert 0.09 < np.abs(embedding).max() <= 0.1
+    kernel, bias = (np.asarray(w) for w in model.head.weights)
+    assert 0.09 < np.abs(kernel).max() <= 0.1 and not bias.any()
+    for weight in model.backbone.recurrent_block.weights:
+        values = np.abs(np.asarray(weight))
+        assert 0.9 * bound < values.max() <= bound, weight.path
+    zaremba = build("zaremba-small", 50)  # every weight, head bias included, in ±0.1
+    assert 0.09 < np.abs(np.asarray(zaremba.head.weights[1])).max() <= 0.1

@@ -41,6 +41,12 @@ class ModelConfig:
     # Recurrent models: weights uniform in [-init_scale, init_scale]; 0 uses Keras defaults.
     init_scale: float = option(0.0, "uniform init range for recurrent models (0: default)",
                                minimum=0.0)
+    # Recurrent models: `uniform` starts every weight (head bias included) in ±init_scale
+    # (Zaremba et al.); `pytorch` keeps ±init_scale for the embedding and head, starts the head
+    # bias at zero and the recurrent layers in ±1/sqrt(hidden_dim) (nn.LSTM's default), as
+    # pytorch/examples' word_language_model does.
+    recurrent_init: str = option("uniform", "recurrent models' init scheme with init_scale",
+                                 choices=("uniform", "pytorch"))
     # `softmax`: the model outputs probabilities (the classic Keras example's
     # Dense(vocab, activation="softmax")); `none`: logits, the loss applies the softmax.
     head_activation: str = option("none", "output layer activation", choices=("none", "softmax"))

@@ -25,7 +25,7 @@ def _pytorch_word_lm(tied):
     return {
         "model": {"architecture": "lstm", "num_layers": 2, "hidden_dim": 200,
                   "embedding_dim": 200, "dropout": 0.2, "tie_embeddings": tied,
-                  "use_bias": True, "init_scale": 0.1},
+                  "use_bias": True, "init_scale": 0.1, "recurrent_init": "pytorch"},
         "data": {"format": "wikitext", "tokenizer": "word", "block_size": 35,
                  "sampler": "contiguous"},
         "train": {"optimizer": "sgd", "batch_size": 20, "learning_rate": 20.0,
@@ -86,7 +86,8 @@ PRESETS = {
                               decay_factor=1 / 1.15),
     # pytorch/examples' word_language_model defaults: 2-layer LSTM 200/200, dropout 0.2, bptt
     # 35, batch 20, SGD lr 20, clip 0.25 (its loss is a mean too), 40 epochs, lr / 4 after
-    # every epoch whose validation loss is not the best; embedding and head uniform ±0.1.
+    # every epoch whose validation loss is not the best; embedding and head uniform ±0.1, head
+    # bias zero, the LSTM at nn.LSTM's default ±1/sqrt(200).
     # `-tied` ties the head to the embedding (its --tied).
     "pytorch-wt2": _pytorch_word_lm(tied=False),
     "pytorch-wt2-tied": _pytorch_word_lm(tied=True),

@@ -30,6 +30,8 @@ def build_backbone(model_config, vocabulary_size, sequence_length, dtype=None, s
         vocabulary_size, cell=model_config.architecture, num_layers=model_config.num_layers,
         hidden_dim=model_config.hidden_dim, embedding_dim=model_config.embedding_dim or None,
         dropout=model_config.dropout, init_scale=model_config.init_scale, stateful=stateful,
+        recurrent_init_scale=(model_config.hidden_dim ** -0.5
+                              if model_config.recurrent_init == "pytorch" else 0.0),
         batch_size=batch_size, dtype=dtype, name=f"{model_config.architecture}_backbone")
 
 
@@ -47,16 +49,19 @@ def build_causal_lm(model_config, vocabulary_size, sequence_length, dtype=None, 
     """
     backbone = build_backbone(model_config, vocabulary_size, sequence_length, dtype=dtype,
                               stateful=stateful, batch_size=batch_size)
-    head_initializer = "glorot_uniform"
+    head_initializer, head_bias_initializer = "glorot_uniform", None
     if model_config.architecture == "gpt":
         head_initializer = keras.initializers.RandomNormal(stddev=0.02)
     elif model_config.init_scale > 0:
         head_initializer = keras.initializers.RandomUniform(-model_config.init_scale,
                                                             model_config.init_scale)
+        if model_config.recurrent_init == "pytorch":
+            head_bias_initializer = "zeros"
     model = CausalLM(
         backbone, tie_embeddings=model_config.tie_embeddings,
         head_activation="softmax" if model_config.head_activation == "softmax" else None,
-        head_use_bias=model_config.use_bias, head_initializer=head_initializer, dtype=dtype,
+        head_use_bias=model_config.use_bias, head_initializer=head_initializer,
+        head_bias_initializer=head_bias_initializer, dtype=dtype,
         name="causal_lm")
     model.build((batch_size if stateful else None, None))
     if model_config.word_vectors:

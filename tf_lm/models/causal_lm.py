@@ -34,6 +34,8 @@ class CausalLM(keras.Model):
         head_activation: `None` (logits) or `"softmax"` (probabilities).
         head_use_bias: bias in an untied head.
         head_initializer: kernel (and bias) initializer of an untied head.
+        head_bias_initializer: the head's bias initializer; `None` means the kernel's when
+            that is uniform (Zaremba et al.), else zeros.
 
     Call arguments:
         token_ids: `(batch, seq)` integers.
@@ -51,7 +53,7 @@ class CausalLM(keras.Model):
     """
 
     def __init__(self, backbone, tie_embeddings=True, head_activation=None, head_use_bias=False,
-                 head_initializer="glorot_uniform", **kwargs):
+                 head_initializer="glorot_uniform", head_bias_initializer=None, **kwargs):
         kwargs.setdefault("dtype", backbone.dtype_policy)
         super().__init__(**kwargs)
         if head_activation not in (None, "softmax"):
@@ -66,6 +68,8 @@ class CausalLM(keras.Model):
         self.head_activation = head_activation
         self.head_use_bias = head_use_bias
         self.head_initializer = keras.initializers.get(head_initializer)
+        self.head_bias_initializer = (None if head_bias_initializer is None
+                                      else keras.initializers.get(head_bias_initializer))
         self.vocabulary_size = backbone.vocabulary_size
 
     def build(self, input_shape):
@@ -76,8 +80,7 @@ class CausalLM(keras.Model):
             self.head = keras.layers.Dense(
                 self.vocabulary_size, use_bias=self.head_use_bias, name="head",
                 kernel_initializer=clone_initializer(self.head_initializer),
-                bias_initializer=(clone_initializer(self.head_initializer)
-                                  if self._uniform_head() else "zeros"),
+                bias_initializer=self._head_bias_initializer(),
                 dtype=self.dtype_policy)
             self.head.build(tuple(input_shape) + (self.backbone.hidden_dim,))
         self.built = True
@@ -87,8 +90,12 @@ class CausalLM(keras.Model):
         """True for a recurrent backbone (its cache is a state, not keys and values)."""
         return hasattr(self.backbone, "cell")
 
-    def _uniform_head(self):
-        return isinstance(self.head_initializer, keras.initializers.RandomUniform)
+    def _head_bias_initializer(self):
+        if self.head_bias_initializer is not None:
+            return clone_initializer(self.head_bias_initializer)
+        if isinstance(self.head_initializer, keras.initializers.RandomUniform):
+            return clone_initializer(self.head_initializer)
+        return "zeros"
 
     def logits(self, hidden_states):
         """Vocabulary logits `(batch, seq, vocab)` from hidden states `(batch, seq, hidden)`."""
@@ -154,6 +161,8 @@ class CausalLM(keras.Model):
             "head_activation": self.head_activation,
             "head_use_bias": self.head_use_bias,
             "head_initializer": keras.initializers.serialize(self.head_initializer),
+            "head_bias_initializer": (None if self.head_bias_initializer is None else
+                                      keras.initializers.serialize(self.head_bias_initializer)),
         })
         return config
 

@@ -15,7 +15,8 @@ class RecurrentBackbone(keras.Model):
 
     With `init_scale > 0` every weight, the embedding included, starts uniform in
     [-init_scale, init_scale] as in the paper; otherwise Keras' defaults apply (the classic
-    Keras example).
+    Keras example). `recurrent_init_scale > 0` sets the recurrent layers' range apart from the
+    embedding's (PyTorch's `nn.LSTM` starts them in ±1/√hidden_dim).
 
     Args:
         vocabulary_size: number of token ids.
@@ -25,6 +26,8 @@ class RecurrentBackbone(keras.Model):
         embedding_dim: embedding width; `None` means hidden_dim.
         dropout: on the embedding and on each layer's output.
         init_scale: uniform initialization range, 0 for Keras defaults.
+        recurrent_init_scale: uniform range of the recurrent layers alone (kernels and
+            biases), 0 for the same as the embedding's.
         stateful: carry states across batches (needs `batch_size`).
         batch_size: the fixed batch size of a stateful backbone.
 
@@ -42,7 +45,7 @@ class RecurrentBackbone(keras.Model):
 
     def __init__(self, vocabulary_size, cell="lstm", num_layers=1, hidden_dim=128,
                  embedding_dim=None, dropout=0.0, init_scale=0.0, stateful=False, batch_size=None,
-                 **kwargs):
+                 recurrent_init_scale=0.0, **kwargs):
         super().__init__(**kwargs)
         check_positive_int("vocabulary_size", vocabulary_size)
         check_positive_int("hidden_dim", hidden_dim)
@@ -61,6 +64,7 @@ class RecurrentBackbone(keras.Model):
         self.embedding_dim = embedding_dim or hidden_dim
         self.dropout = dropout
         self.init_scale = init_scale
+        self.recurrent_init_scale = recurrent_init_scale
         self.stateful = stateful
         self.batch_size = batch_size
 
@@ -70,6 +74,8 @@ class RecurrentBackbone(keras.Model):
             input_shape = (self.batch_size,) + input_shape[1:]
         uniform = keras.initializers.RandomUniform(-self.init_scale, self.init_scale)
         scaled = self.init_scale > 0
+        recurrent_scale = self.recurrent_init_scale or self.init_scale
+        recurrent_uniform = keras.initializers.RandomUniform(-recurrent_scale, recurrent_scale)
         self.token_embedding = TokenEmbedding(
             self.vocabulary_size, self.embedding_dim, name="token_embedding",
             embeddings_initializer=uniform if scaled else "uniform", dtype=self.dtype_policy)
@@ -79,8 +85,9 @@ class RecurrentBackbone(keras.Model):
         self.recurrent_block = RecurrentBlock(
             self.cell, self.hidden_dim, num_layers=self.num_layers, dropout=self.dropout,
             stateful=self.stateful, name="recurrent_block", dtype=self.dtype_policy,
-            **({"kernel_initializer": uniform, "recurrent_initializer": uniform,
-                "bias_initializer": uniform} if scaled else {}))
+            **({"kernel_initializer": recurrent_uniform,
+                "recurrent_initializer": recurrent_uniform,
+                "bias_initializer": recurrent_uniform} if recurrent_scale > 0 else {}))
         self.recurrent_block.build(input_shape + (self.embedding_dim,))
         self.built = True
 
@@ -127,6 +134,7 @@ class RecurrentBackbone(keras.Model):
             "embedding_dim": self.embedding_dim,
             "dropout": self.dropout,
             "init_scale": self.init_scale,
+            "recurrent_init_scale": self.recurrent_init_scale,
             "stateful": self.stateful,
             "batch_size": self.batch_size,
         })
