@@ -14,7 +14,7 @@ LEVELS = {
     "data": 1, "tokenizers": 1, "ops": 1,
     "layers": 2, "optimizers": 2,
     "models": 3,
-    "generation": 4, "evaluation": 4, "run_dir": 4,
+    "generation": 4, "evaluation": 4, "run_dir": 4, "pretrained": 4,
     "training": 5, "serving": 5,
     "benchmarks": 6,
     "cli": 7,

@@ -21,7 +21,8 @@ def test_train_prints_validation_sample_run_directory_and_export(capsys, text_fi
     assert f"exported for TF Serving: {base}/tf_lm/1 (see export/README.md)" in out
     assert (base / "tf_lm" / "1" / "saved_model.pb").exists()
     # 33 characters x 16 + 16 x 16 positions + one block (3,104) + final norm (16)
-    assert "training 3,904 parameters for 4 steps (2 epochs of 2 steps) on 1 replica(s)" in out
+    assert ("training 3,904 of 3,904 parameters for 4 steps (2 epochs of 2 steps) on 1 "
+            "replica(s)") in out
     assert "bits per character (every validation token once, windows of 16)" in out
     assert "sample:\n" in out
     assert f"run directory: {run_dir} (tensorboard --logdir {run_dir}/logs)" in out

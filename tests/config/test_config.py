@@ -46,7 +46,7 @@ def test_dotted_overrides_are_typed():
     (["data.block_size=abc"], ["'data.block_size' expects int", "'abc'"]),
     (["data.block_size=0"], ["'data.block_size' must be >= 1", "Received: 0"]),
     (["data.block_size=-5"], ["'data.block_size'", "-5"]),
-    (["data.tokenizer=bpe"], ["'data.tokenizer' expects one of", "'bpe'"]),
+    (["data.tokenizer=bpe2"], ["'data.tokenizer' expects one of", "'bpe2'"]),
     (["train.jit_compile=maybe"], ["'train.jit_compile' expects bool"]),
     (["model.hidden_dim=130"], ["divisible", "hidden_dim=130"]),
     (["data.valid_fraction=0.5", "data.test_fraction=0.45"], ["at least 10%"]),

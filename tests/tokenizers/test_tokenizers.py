@@ -6,8 +6,8 @@ from tf_lm.config import Config
 from tf_lm.data.corpus import Corpus
 from tf_lm.errors import InputError
 from tf_lm.tokenizers import (
-    ByteTokenizer, CharTokenizer, SentencePieceTokenizer, Tokenizer, WordPieceTokenizer,
-    WordTokenizer, build_tokenizer, load_tokenizer,
+    BytePairTokenizer, ByteTokenizer, CharTokenizer, SentencePieceTokenizer, Tokenizer,
+    WordPieceTokenizer, WordTokenizer, build_tokenizer, load_tokenizer,
 )
 from tests.conftest import SHAKESPEARE_LIKE
 
@@ -24,10 +24,12 @@ def _make(kind):
         return WordTokenizer.from_corpus(LINES)
     if kind == "wordpiece":
         return WordPieceTokenizer.from_corpus(LINES, vocabulary_size=120)
+    if kind == "bpe":
+        return BytePairTokenizer.from_corpus(LINES, vocabulary_size=300)
     return SentencePieceTokenizer.from_corpus(LINES, vocabulary_size=40)
 
 
-KINDS = ["char", "byte", "word", "wordpiece", "sentencepiece"]
+KINDS = ["char", "byte", "word", "wordpiece", "sentencepiece", "bpe"]
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -55,7 +57,7 @@ def test_one_interface(tokenizer):
 
 def test_round_trip(tokenizer):
     decoded = tokenizer.decode(tokenizer.encode(SAMPLE))
-    if tokenizer.kind in ("char", "byte"):
+    if tokenizer.kind in ("char", "byte", "bpe"):
         assert decoded == SAMPLE
     elif tokenizer.kind == "word":  # equal up to <unk>
         vocabulary = set(tokenizer.get_vocabulary())

@@ -39,3 +39,13 @@ def split_overrides(parser, extra):
 
 def resolve_config(args, overrides):
     return Config.resolve(preset=args.preset, file=args.config, overrides=overrides)
+
+
+def explicit_keys(args, overrides):
+    """The dotted keys the user set: in --config's file and on the command line."""
+    keys = {item.split("=", 1)[0].strip().lstrip("-") for item in overrides}
+    if args.config:
+        data = Config.file_data(args.config)
+        keys |= {f"{section}.{key}" for section, values in data.items()
+                 if isinstance(values, dict) for key in values}
+    return keys

@@ -2,7 +2,8 @@
 
 import math
 
-from tf_lm.cli.config_args import add_config_arguments, resolve_config, split_overrides
+from tf_lm.cli.config_args import (add_config_arguments, explicit_keys, resolve_config,
+                                   split_overrides)
 
 DESCRIPTION = """Train a language model with model.fit under a tf.distribute strategy.
 
@@ -25,6 +26,9 @@ def add_parser(subparsers):
     parser.add_argument("--overwrite", action="store_true",
                         help="start over in --run-dir; the old run is moved to DIR.old-TIME")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--init-from", metavar="RUN",
+                        help="fine-tune: start from this run's weights, tokenizer and model "
+                             "section (a trained run, or one made by `tf-lm import`)")
     parser.add_argument("--no-export", action="store_true",
                         help="do not export the model for TF Serving at the end")
     add_config_arguments(parser)
@@ -33,7 +37,12 @@ def add_parser(subparsers):
 
 
 def run(args, extra):
-    config = resolve_config(args, split_overrides(args.parser, extra))
+    overrides = split_overrides(args.parser, extra)
+    config = resolve_config(args, overrides)
+    if args.init_from:
+        from tf_lm.pretrained import init_from_config
+
+        config = init_from_config(config, args.init_from, explicit_keys(args, overrides))
     from tf_lm.training import train  # TensorFlow is imported only once the flags are valid
 
     run_dir = args.run_dir or f"runs/{config.preset}"

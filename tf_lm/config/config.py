@@ -70,6 +70,14 @@ class Config:
                 f"hidden_dim={model.hidden_dim}"
             )
         train = self.train
+        if model.architecture != "gpt" and (train.freeze_blocks or train.lora_rank):
+            raise InputError(
+                "Config keys 'train.freeze_blocks' and 'train.lora_rank' apply to gpt models "
+                f"(Transformer blocks). Received: model.architecture={model.architecture!r}")
+        if train.freeze_blocks > model.num_layers:
+            raise InputError(
+                f"Config key 'train.freeze_blocks' is {train.freeze_blocks} but the model has "
+                f"{model.num_layers} blocks (model.num_layers)")
         if train.eval_interval == 0 and not train.epochs:
             raise InputError("Config key 'train.eval_interval' may be 0 (validate after every "
                              "epoch) only with 'train.epochs' > 0. Received: train.epochs=0")
@@ -150,6 +158,11 @@ class Config:
     @classmethod
     def from_file(cls, path, base=None):
         """Reads a JSON (`.json`) or YAML (`.yaml`, `.yml`) config file."""
+        return cls.from_dict(cls.file_data(path), base=base)
+
+    @staticmethod
+    def file_data(path):
+        """The nested dict of a JSON or YAML config file, not yet checked."""
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise InputError(f"Config file not found: '{path}'")
@@ -164,7 +177,7 @@ class Config:
                 data = json.loads(text)
         except Exception as e:  # yaml.YAMLError, json.JSONDecodeError
             raise InputError(f"Config file '{path}' is not valid: {e}") from None
-        return cls.from_dict(data if data is not None else {}, base=base)
+        return data if data is not None else {}
 
     def with_overrides(self, overrides):
         """Applies dotted overrides, each `"section.key=value"` (value parsed by the key's type)."""

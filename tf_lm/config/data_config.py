@@ -5,7 +5,7 @@ from typing import Optional
 
 from tf_lm.config.fields import option
 
-TOKENIZERS = ("char", "byte", "word", "wordpiece", "sentencepiece")
+TOKENIZERS = ("char", "byte", "word", "wordpiece", "sentencepiece", "bpe")
 FORMATS = ("text", "wikitext")
 SAMPLERS = ("random", "contiguous")
 
@@ -41,9 +41,9 @@ class DataConfig:
         512.0, "corpora above this size (MB) are streamed from disk; 0 always streams", minimum=0.0
     )
     tokenizer: str = option("char", "tokenizer kind", choices=TOKENIZERS)
-    # Target vocabulary size for the trained subword tokenizers (wordpiece, sentencepiece).
+    # Target vocabulary size for the trained subword tokenizers (wordpiece, sentencepiece, bpe).
     vocab_size: int = option(
-        8000, "vocabulary size for wordpiece/sentencepiece training", minimum=8
+        8000, "vocabulary size for wordpiece/sentencepiece/bpe training", minimum=8
     )
     # Word tokenizer: words seen fewer times than this in the training split become `<unk>`.
     min_freq: int = option(1, "word tokenizer: minimum training-split frequency", minimum=1)

@@ -38,6 +38,8 @@ class ModelConfig:
     # Feed-forward activation: any Keras activation by name (gelu is the exact GELU; relu the
     # original Transformer's), or gelu_tanh, GPT-2's tanh approximation.
     activation: str = option("gelu", "feed-forward activation (a Keras activation or gelu_tanh)")
+    # LayerNorm epsilon of the gpt family (GPT-2: 1e-5).
+    layer_norm_epsilon: float = option(1e-5, "LayerNorm epsilon (gpt)", minimum=0.0)
     # Recurrent models: weights uniform in [-init_scale, init_scale]; 0 uses Keras defaults.
     init_scale: float = option(0.0, "uniform init range for recurrent models (0: default)",
                                minimum=0.0)

@@ -79,3 +79,15 @@ class TrainConfig:
     # profiler into the run's logs/ (TensorBoard's Profile tab); 0: off.
     profile_steps: int = option(0, "steps traced by the TensorFlow profiler (0: off)", minimum=0)
     profile_start: int = option(10, "first profiled step", minimum=0)
+    # Fine-tuning. A run directory whose weights, tokenizer and model section start this run
+    # (`tf-lm train --init-from RUN`); empty: random weights.
+    init_from: str = option("", "run directory whose weights start this run (fine-tuning)")
+    # Freeze the token/position embeddings (tied: the output layer too) and/or the bottom N
+    # Transformer blocks.
+    freeze_embeddings: bool = option(False, "freeze the embeddings")
+    freeze_blocks: int = option(0, "freeze the bottom N Transformer blocks", minimum=0)
+    # LoRA (Hu et al. 2021) through Keras' Dense.enable_lora on each block's attention
+    # projections (and feed-forward layers): only the adapters train; exports merge them.
+    lora_rank: int = option(0, "LoRA rank (0: off)", minimum=0)
+    lora_alpha: float = option(0.0, "LoRA alpha (0: equal to the rank)", minimum=0.0)
+    lora_feed_forward: bool = option(False, "LoRA on the feed-forward layers too")

@@ -25,7 +25,8 @@ def build_backbone(model_config, vocabulary_size, sequence_length, dtype=None, s
             sequence_length=sequence_length, dropout=model_config.dropout,
             use_bias=model_config.use_bias, position_encoding=model_config.position_encoding,
             norm_position=model_config.norm_position, activation=model_config.activation,
-            dtype=dtype, name="gpt_backbone")
+            layer_norm_epsilon=model_config.layer_norm_epsilon, dtype=dtype,
+            name="gpt_backbone")
     return RecurrentBackbone(
         vocabulary_size, cell=model_config.architecture, num_layers=model_config.num_layers,
         hidden_dim=model_config.hidden_dim, embedding_dim=model_config.embedding_dim or None,

@@ -60,7 +60,7 @@ class RunDirectory:
         The model is the final `model.keras` when the run finished, else the best checkpoint,
         else the newest backup (an interrupted run). A directory with none of them is refused.
         """
-        config = self._stored_or_refuse_to_load()
+        config = self.require_config()
         tokenizer = load_tokenizer(self.tokenizer_dir)
         if os.path.exists(self.model_path):
             return config, tokenizer, load_model(self.model_path, compile=False)
@@ -76,7 +76,8 @@ class RunDirectory:
         _load_training_weights(model, config, weights)
         return config, tokenizer, model
 
-    def _stored_or_refuse_to_load(self):
+    def require_config(self):
+        """The stored config; a missing directory or one that is not a run is refused."""
         if not os.path.isdir(self.path):
             raise InputError(f"Run directory not found: {self.path}")
         config = self.stored_config()

@@ -1,21 +1,21 @@
 """Builds a tokenizer from a config and a corpus, and loads a saved one."""
 
-import hashlib
 import json
 import os
 
 from tf_lm.errors import InputError
+from tf_lm.tokenizers.byte_pair_tokenizer import BytePairTokenizer
 from tf_lm.tokenizers.byte_tokenizer import ByteTokenizer
 from tf_lm.tokenizers.char_tokenizer import REPLACEMENT_CHARACTER, CharTokenizer
 from tf_lm.tokenizers.sentence_piece_tokenizer import SentencePieceTokenizer
-from tf_lm.tokenizers.tokenizer import CONFIG_FILE, FORMAT_VERSION
+from tf_lm.tokenizers.tokenizer import CONFIG_FILE, FORMAT_VERSION, file_sha256
 from tf_lm.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 from tf_lm.tokenizers.word_tokenizer import WordTokenizer
 
 TOKENIZERS = {
     cls.kind: cls
     for cls in (CharTokenizer, ByteTokenizer, WordTokenizer, WordPieceTokenizer,
-                SentencePieceTokenizer)
+                SentencePieceTokenizer, BytePairTokenizer)
 }
 
 
@@ -53,11 +53,24 @@ def build_tokenizer(data_config, corpus):
             train, min_freq=data_config.min_freq, max_size=data_config.max_vocab_size,
             end_token="<eos>" if data_config.format == "wikitext" else None,
         )
+    if kind == "bpe":
+        return BytePairTokenizer.from_corpus(train, vocabulary_size=data_config.vocab_size)
     if kind == "wordpiece":
         return WordPieceTokenizer.from_corpus(train, vocabulary_size=data_config.vocab_size)
     return SentencePieceTokenizer.from_corpus(
         train, vocabulary_size=data_config.vocab_size, model_type=data_config.sentencepiece_model
     )
+
+
+def _check_asset(directory, name, expected, config_path):
+    asset_path = os.path.join(directory, name)
+    if not os.path.isfile(asset_path):
+        raise InputError(f"Vocabulary file '{asset_path}' is missing")
+    digest = file_sha256(asset_path)
+    if digest != expected:
+        raise InputError(
+            f"Vocabulary file '{asset_path}' does not match '{config_path}' (sha256 "
+            f"{digest[:12]}… expected {str(expected)[:12]}…): it is corrupt or from another run")
 
 
 def load_tokenizer(directory, expected_vocabulary_size=None):
@@ -97,17 +110,11 @@ def load_tokenizer(directory, expected_vocabulary_size=None):
         raise InputError(f"Tokenizer file '{path}' names an unknown tokenizer kind: {kind!r}")
     cls = TOKENIZERS[kind]
     if asset:
-        asset_path = os.path.join(directory, asset)
-        if not os.path.isfile(asset_path):
-            raise InputError(f"Vocabulary file '{asset_path}' is missing")
-        with open(asset_path, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()
-        if digest != record.get("asset_sha256"):
-            raise InputError(
-                f"Vocabulary file '{asset_path}' does not match '{path}' (sha256 {digest[:12]}… "
-                f"expected {str(record.get('asset_sha256'))[:12]}…): it is corrupt or from "
-                "another run"
-            )
+        expected = {asset: record.get("asset_sha256")}
+        more = record.get("more_asset_sha256") or {}
+        expected.update(more if isinstance(more, dict) else {})
+        for name in (asset,) + tuple(cls.more_asset_files):
+            _check_asset(directory, name, expected.get(name), path)
     try:
         tokenizer = cls(**config)
         if asset:

@@ -40,6 +40,7 @@ class Tokenizer(keras_hub.tokenizers.Tokenizer):
 
     kind = None
     asset_file = None
+    more_asset_files = ()  # further files of the vocabulary (BPE's merges.txt)
 
     def __init__(self, *args, **kwargs):
         # keras-hub runs eager calls through a pure-Python path by default; tf_lm always
@@ -124,12 +125,12 @@ class Tokenizer(keras_hub.tokenizers.Tokenizer):
     def save(self, directory):
         """Writes `tokenizer.json` and the vocabulary asset into `directory` (created)."""
         os.makedirs(directory, exist_ok=True)
+        digest, more = None, {}
         if self.asset_file:
             self.save_assets(directory)
-            with open(os.path.join(directory, self.asset_file), "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-        else:
-            digest = None
+            digest = file_sha256(os.path.join(directory, self.asset_file))
+            more = {name: file_sha256(os.path.join(directory, name))
+                    for name in self.more_asset_files}
         record = {
             "format_version": FORMAT_VERSION,
             "kind": self.kind,
@@ -138,11 +139,18 @@ class Tokenizer(keras_hub.tokenizers.Tokenizer):
             "asset_file": self.asset_file,
             "asset_sha256": digest,
         }
+        if more:
+            record["more_asset_sha256"] = more
         tmp = os.path.join(directory, CONFIG_FILE + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(record, f, indent=2, ensure_ascii=False)
             f.write("\n")
         os.replace(tmp, os.path.join(directory, CONFIG_FILE))
+
+
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def to_tensor(x, dtype):

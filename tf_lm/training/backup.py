@@ -6,6 +6,7 @@ import os
 import keras
 
 from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refuse
+from tf_lm.training.fine_tuning import ADAPTERS_FILE, adapted_layers, load_adapters, save_adapters
 from tf_lm.utils import atomic
 
 
@@ -40,6 +41,8 @@ class Backup(keras.callbacks.Callback):
         try:
             os.makedirs(tmp)
             self.model.save_weights(os.path.join(tmp, "model.weights.h5"))
+            if adapted_layers(self.model):  # Keras saves adapted kernels merged, adapters zeroed
+                save_adapters(self.model, os.path.join(tmp, ADAPTERS_FILE))
             atomic.write_json(os.path.join(tmp, "state.json"), {"step": step, "epoch": epoch + 1})
             atomic.remove_quietly(final)
             os.rename(tmp, final)  # complete, then visible
@@ -59,5 +62,8 @@ def restore_backup(model, directory):
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     load_weights_or_refuse(model, os.path.join(path, "model.weights.h5"))
+    adapters = os.path.join(path, ADAPTERS_FILE)
+    if os.path.exists(adapters):
+        load_adapters(model, adapters, merged=True)
     with open(os.path.join(path, "state.json"), encoding="utf-8") as handle:
         return json.load(handle)

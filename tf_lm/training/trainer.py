@@ -17,6 +17,8 @@ from tf_lm.generation.sample_text import sample_text
 from tf_lm.models.builder import build_causal_lm
 from tf_lm.tokenizers.registry import build_tokenizer, load_tokenizer
 from tf_lm.utils import atomic
+from tf_lm.pretrained.init_from import source_config_mismatch
+from tf_lm.training import fine_tuning
 from tf_lm.training.backup import Backup, restore_backup
 from tf_lm.training.best_checkpoint import BestCheckpoint, read_best
 from tf_lm.training.carried_state_validation import CarriedStateValidation
@@ -97,7 +99,7 @@ def _sync_twin(twin, model):
     """Copy `model`'s weights into its twin (a stateful model's state variables aside)."""
     state_variables = getattr(model.backbone, "state_variables", lambda: [])()
     states = {id(v) for v in state_variables}
-    source = [v for v in model.weights if id(v) not in states]
+    source = [v for v in fine_tuning.plain_weights(model) if id(v) not in states]
     if len(source) != len(twin.weights):
         raise RuntimeError(f"cannot copy {len(source)} weights into {len(twin.weights)}")
     for target, value in zip(twin.weights, source):
@@ -109,7 +111,10 @@ def _tokenizer(config, corpus, run, chief):
     own (tokenizers are deterministic) rather than race the chief's writing."""
     if chief and os.path.exists(os.path.join(run.tokenizer_dir, "tokenizer.json")):
         return load_tokenizer(run.tokenizer_dir)
-    tokenizer = build_tokenizer(config.data, corpus)
+    if config.train.init_from:  # a fine-tune keeps the tokenizer of the run it starts from
+        tokenizer = load_tokenizer(RunDirectory(config.train.init_from).tokenizer_dir)
+    else:
+        tokenizer = build_tokenizer(config.data, corpus)
     if chief:
         tokenizer.save(run.tokenizer_dir)
     return tokenizer
@@ -251,6 +256,7 @@ class _Session:
                     f"{self.strategy.num_replicas_in_sync} replicas: pass a function "
                     "(config, tokenizer) -> model instead, which train() calls in the scope.")
             self._check_model(model)
+            self._start_from_source(model)
             if type(model).train_step is not keras.Model.train_step and self.slices > 1:
                 if train_config.batch_slices:  # explicit
                     raise InputError(
@@ -263,6 +269,8 @@ class _Session:
                 steps_per_execution=train_config.steps_per_execution)
             slice_batches(model, self.slices)
             restored = restore_backup(model, self.shared.backup_dir)
+        if restored:  # a fresh start from the source needs no backup written first
+            self.initialized_from = None
         self.model = model
         self.restored = restored
         self.start_step = restored["step"] if restored else 0
@@ -274,8 +282,27 @@ class _Session:
                 "resume with the interval the run was started with.")
         if restored:
             self.echo(f"resuming {self.shared.path} from step {self.start_step}")
+        elif self.initialized_from:
+            self.echo(f"starting from the weights of {self.initialized_from}")
         if getattr(model, "word_vector_coverage", None) is not None:
             self.echo(str(model.word_vector_coverage))
+
+    def _start_from_source(self, model):
+        """`train.init_from`'s weights, then the frozen layers and LoRA adapters."""
+        train_config = self.config.train
+        self.initialized_from = None
+        if train_config.init_from:
+            mismatch = source_config_mismatch(self.config)
+            if mismatch:
+                raise InputError(f"train.init_from={train_config.init_from} fixes the model and "
+                                 f"tokenizer; this config differs at {mismatch}")
+            _, _, source = RunDirectory(train_config.init_from).load()
+            fine_tuning.copy_weights(model, source)
+            self.initialized_from = train_config.init_from
+        fine_tuning.freeze(model, train_config.freeze_embeddings, train_config.freeze_blocks)
+        if train_config.lora_rank:
+            fine_tuning.enable_lora(model, train_config.lora_rank, train_config.lora_alpha or None,
+                                    train_config.lora_feed_forward)
 
     def _check_model(self, model):
         """A caller's model must predict this tokenizer's vocabulary and carry state exactly
@@ -360,8 +387,9 @@ class _Session:
         """`model.fit` from the restored epoch to the last; a non-finite loss is an error."""
         train_config, interval = self.config.train, self.interval
         epochs = self.total_steps // interval
+        trainable, total = fine_tuning.parameter_counts(self.model)
         self.echo(
-            f"training {self.model.count_params():,} parameters for {self.total_steps} steps "
+            f"training {trainable:,} of {total:,} parameters for {self.total_steps} steps "
             f"({epochs} epochs of {interval} steps) on {self.strategy.num_replicas_in_sync} "
             f"replica(s)"
             f"{f', each batch in {self.slices} parallel slices' if self.slices > 1 else ''}; "
@@ -414,8 +442,13 @@ class _Session:
             _sync_twin(self.twin, model)
             self.twin.optimizer.build(self.twin.trainable_variables)  # a complete state
             saved = self.twin
-        saved.save(tmp)
+        saved.save(tmp)  # LoRA adapters merged into the kernels: an ordinary model
         os.replace(tmp, run.model_path)
+        if fine_tuning.adapted_layers(model):
+            size = fine_tuning.save_adapters(model, os.path.join(run.path,
+                                                                 fine_tuning.ADAPTERS_FILE))
+            self.echo(f"LoRA adapters alone: {run.path}/{fine_tuning.ADAPTERS_FILE} "
+                      f"({size / 1e6:.2f} MB)")
         atomic.write_json(run.finished_path, {
             "steps": steps_done, "val_loss": result.val_loss,
             "val_perplexity": result.val_perplexity,

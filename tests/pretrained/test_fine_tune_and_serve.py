@@ -1,0 +1,133 @@
+"""Import → fine-tune (full, frozen, LoRA) → export → serve, through the `tf-lm` commands."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.cli.conftest import run_cli
+from tests.conftest import SHAKESPEARE_LIKE
+from tests.serving.conftest import serve_like_tf_serving
+from tf_lm.run_dir import RunDirectory
+from tf_lm.training import fine_tuning
+
+SHORT = ["--train.batch_size=4", "--train.steps=4", "--train.eval_interval=2",
+         "--train.checkpoint_interval=2", "--train.eval_steps=1", "--train.warmup_steps=1",
+         "--train.sample_tokens=0", "--train.jit_compile=false", "--train.learning_rate=1e-3",
+         "--quiet", "--no-export"]
+
+
+@pytest.fixture(scope="module")
+def imported(checkpoint, tmp_path_factory):
+    from tf_lm.pretrained import import_gpt2
+
+    root = tmp_path_factory.mktemp("fine-tune")
+    corpus = root / "corpus.txt"
+    corpus.write_text(SHAKESPEARE_LIKE * 12, encoding="utf-8")
+    import_gpt2(str(checkpoint), str(root / "gpt2"), echo=lambda *a: None)
+    return root, corpus
+
+
+def fine_tune(capsys, root, corpus, name, *flags):
+    code, out, err = run_cli(capsys, "train", "--init-from", str(root / "gpt2"), "--run-dir",
+                             str(root / name), f"--data.corpus={corpus}", *SHORT, *flags)
+    assert code == 0, err
+    return out
+
+
+def weights(run):
+    return RunDirectory(str(run)).load()[2]
+
+
+def test_served_greedy_text_equals_tf_lm_generate(capsys, imported, tmp_path):
+    root, _ = imported
+    code, greedy, err = run_cli(capsys, "generate", "--run-dir", str(root / "gpt2"),
+                                "--prompt", "First Citizen:", "--max-new-tokens", "12",
+                                "--sampler", "greedy")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "export", "--run-dir", str(root / "gpt2"),
+                             "--base", str(tmp_path))
+    assert code == 0, err
+    path = str(tmp_path / "tf_lm" / "1")
+    report, answers = serve_like_tf_serving(path, [
+        {"inputs": {"prompts": ["First Citizen:"], "max_new_tokens": 12}}], tmp_path)
+    assert not [op for op in report["not_in_core"] if op.startswith("Xla") or "PyFunc" in op]
+    assert set(report["not_in_core"]) <= {"RegexSplitWithOffsets"}  # tensorflow-text's split
+    continuation = answers[0]["outputs"]["text"][0]
+    assert len(continuation) > 3 and "First Citizen:" + continuation == greedy[:-1]  # + "\n"
+
+
+def test_full_fine_tune_starts_from_the_imported_weights_and_records_it(capsys, imported):
+    root, corpus = imported
+    out = fine_tune(capsys, root, corpus, "full")
+    assert f"starting from the weights of {root / 'gpt2'}" in out
+    config = json.loads((root / "full" / "config.json").read_text())
+    assert config["train"]["init_from"] == str(root / "gpt2")
+    assert config["model"]["num_layers"] == 2 and config["data"]["tokenizer"] == "bpe"
+    base, tuned = weights(root / "gpt2"), weights(root / "full")
+    moved = [np.abs(a - b).max() for a, b in zip(base.get_weights(), tuned.get_weights())]
+    assert 0 < max(moved) < 0.05  # four small steps away from the pretrained weights
+    code, _, err = run_cli(capsys, "train", "--init-from", str(root / "gpt2"), "--run-dir",
+                           str(root / "bad"), "--model.num_layers=4", *SHORT)
+    assert code == 2 and "model.num_layers=4 conflicts with --init-from" in err
+    assert not (root / "bad").exists()
+
+
+def test_frozen_blocks_and_embeddings_do_not_move(capsys, imported):
+    root, corpus = imported
+    out = fine_tune(capsys, root, corpus, "frozen", "--train.freeze_blocks=1",
+                    "--train.freeze_embeddings=true")
+    total = weights(root / "gpt2").count_params()
+    block = weights(root / "gpt2").backbone.transformer_blocks[0].count_params()
+    embeddings = 512 * 64 + 32 * 64
+    assert f"training {total - block - embeddings:,} of {total:,} parameters" in out
+    base, tuned = weights(root / "gpt2").backbone, weights(root / "frozen").backbone
+    for frozen in ("transformer_blocks", "token_embedding"):
+        a = getattr(base, frozen)[0] if frozen == "transformer_blocks" else getattr(base, frozen)
+        b = getattr(tuned, frozen)[0] if frozen == "transformer_blocks" else getattr(tuned, frozen)
+        for x, y in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(base.transformer_blocks[1].get_weights()[0],
+                              tuned.transformer_blocks[1].get_weights()[0])
+    code, _, err = run_cli(capsys, "train", "--init-from", str(root / "gpt2"), "--run-dir",
+                           str(root / "bad"), "--train.freeze_blocks=3", *SHORT)
+    assert code == 2 and "freeze_blocks' is 3 but the model has 2 blocks" in err
+
+
+def test_lora_trains_adapters_alone_merges_them_and_they_load_onto_the_base(capsys, imported,
+                                                                            tmp_path):
+    root, corpus = imported
+    out = fine_tune(capsys, root, corpus, "lora", "--train.lora_rank=4", "--train.lora_alpha=8")
+    adapters = root / "lora" / fine_tuning.ADAPTERS_FILE
+    assert "LoRA adapters alone" in out and adapters.stat().st_size < 40_000
+    assert "training 3,072 of" in out  # 2 blocks x (64x4 + 4x192 for qkv + 64x4 + 4x64 for out)
+    base, merged = weights(root / "gpt2"), weights(root / "lora")  # model.keras: merged
+    assert not fine_tuning.adapted_layers(merged)
+    ids = np.arange(30, dtype=np.int32)[None]
+    fine_tuning.load_adapters(base, str(adapters))  # the small file onto the base run
+    np.testing.assert_allclose(np.asarray(base(ids)), np.asarray(merged(ids)), atol=1e-5)
+    assert not np.allclose(np.asarray(weights(root / "gpt2")(ids)), np.asarray(merged(ids)),
+                           atol=1e-4)
+    untouched = weights(root / "gpt2").backbone.token_embedding.get_weights()[0]
+    np.testing.assert_array_equal(merged.backbone.token_embedding.get_weights()[0], untouched)
+    code, _, err = run_cli(capsys, "export", "--run-dir", str(root / "lora"),
+                           "--base", str(tmp_path))
+    assert code == 0, err
+    pb = (tmp_path / "tf_lm" / "1" / "saved_model.pb").read_bytes()
+    assert b"lora" not in pb  # merged: the served graph has no adapter ops or variables
+
+
+def test_a_lora_run_resumes_with_its_adapters(capsys, imported):
+    """Keras saves adapted kernels merged and zeroes the adapters on load; the backup keeps
+    them, so a resumed LoRA run goes on training (A = B = 0 would have zero gradients)."""
+    root, corpus = imported
+    fine_tune(capsys, root, corpus, "resumed", "--train.lora_rank=2")
+    code, out, err = run_cli(capsys, "train", "--init-from", str(root / "gpt2"), "--run-dir",
+                             str(root / "resumed"), f"--data.corpus={corpus}", "--resume",
+                             *SHORT[:1], "--train.steps=6", *SHORT[2:], "--train.lora_rank=2")
+    assert code == 0, err
+    assert "resuming" in out and "from step 4" in out
+    from safetensors.numpy import load_file
+
+    after = load_file(str(root / "resumed" / fine_tuning.ADAPTERS_FILE))
+    assert all(np.abs(v).max() > 0 for v in after.values())

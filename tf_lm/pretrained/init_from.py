@@ -1,0 +1,67 @@
+"""The config of a run that starts from another run's weights (`tf-lm train --init-from`)."""
+
+import dataclasses
+import os
+
+from tf_lm.config import Config
+from tf_lm.errors import InputError
+from tf_lm.run_dir import RunDirectory
+
+# What the source run fixes besides the model section: its tokenizer and its context (the
+# learned position table's size).
+DATA_KEYS = ("tokenizer", "vocab_size", "min_freq", "max_vocab_size", "sentencepiece_model",
+             "block_size")
+# Model keys a fine-tune may change: they do not change any weight's shape or meaning.
+FREE_MODEL_KEYS = ("dropout",)
+
+
+def init_from_config(config, source, explicit=()):
+    """`config` with the model section, tokenizer settings and context of the run in `source`,
+    and `train.init_from` set to its absolute path.
+
+    Args:
+        config: the resolved config of the new run.
+        source: a run directory (trained, or made by `tf-lm import`).
+        explicit: dotted keys the user set (command line or config file); one of the source's
+            keys set to another value is refused by name (`model.dropout` may change).
+
+    Raises:
+        InputError: `source` is not a run with a model, or a conflicting explicit key.
+    """
+    run = RunDirectory(source)
+    source_config = run.require_config()
+    if not (os.path.exists(run.model_path)
+            or os.path.exists(os.path.join(run.checkpoints_dir, "best.weights.h5"))):
+        raise InputError(f"--init-from {run.path}: the run has no model yet (no model.keras or "
+                         "checkpoints/best.weights.h5)")
+    fixed = {f"model.{k}": v for k, v in dataclasses.asdict(source_config.model).items()
+             if k not in FREE_MODEL_KEYS}
+    fixed.update({f"data.{k}": getattr(source_config.data, k) for k in DATA_KEYS})
+    wanted = config.to_flat_dict()
+    for key in explicit:
+        if key in fixed and wanted[key] != fixed[key]:
+            raise InputError(
+                f"{key}={wanted[key]!r} conflicts with --init-from {run.path}, whose "
+                f"{key} is {fixed[key]!r}: a fine-tune keeps the model and tokenizer it starts "
+                "from")
+    model = dataclasses.asdict(source_config.model)
+    if "model.dropout" in explicit:
+        model["dropout"] = config.model.dropout
+    return Config.from_dict({
+        "model": model,
+        "data": {k: getattr(source_config.data, k) for k in DATA_KEYS},
+        "train": {"init_from": run.path}}, base=config)
+
+
+def source_config_mismatch(config):
+    """The first key where `config` differs from its `train.init_from` run in what that run
+    fixes, as "key: ours vs theirs", or None."""
+    source = RunDirectory(config.train.init_from).require_config()
+    ours, theirs = config.to_flat_dict(), source.to_flat_dict()
+    for key in theirs:
+        section, _, name = key.partition(".")
+        fixed = (section == "model" and name not in FREE_MODEL_KEYS) or (
+            section == "data" and name in DATA_KEYS)
+        if fixed and ours[key] != theirs[key]:
+            return f"{key}: {ours[key]!r} vs {theirs[key]!r}"
+    return None
