@@ -81,7 +81,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, words):
 
 
 def test_unknown_tokenizer_and_preset_are_argparse_errors(capsys):
-    for argv in (["--tokenizer", "bpe"], ["--preset", "gpt5"], ["--bogus"]):
+    for argv in (["--tokenizer", "bpe2"], ["--preset", "gpt5"], ["--bogus"]):
         with pytest.raises(SystemExit) as info:
             main(["data", "inspect", *argv])
         assert info.value.code == 2

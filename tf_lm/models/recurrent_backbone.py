@@ -75,7 +75,10 @@ class RecurrentBackbone(keras.Model):
         uniform = keras.initializers.RandomUniform(-self.init_scale, self.init_scale)
         scaled = self.init_scale > 0
         recurrent_scale = self.recurrent_init_scale or self.init_scale
-        recurrent_uniform = keras.initializers.RandomUniform(-recurrent_scale, recurrent_scale)
+        recurrent_uniform = uniform  # a new initializer would draw a seed: only when needed
+        if self.recurrent_init_scale > 0:
+            recurrent_uniform = keras.initializers.RandomUniform(-recurrent_scale,
+                                                                 recurrent_scale)
         self.token_embedding = TokenEmbedding(
             self.vocabulary_size, self.embedding_dim, name="token_embedding",
             embeddings_initializer=uniform if scaled else "uniform", dtype=self.dtype_policy)
