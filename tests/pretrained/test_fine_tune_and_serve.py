@@ -131,3 +131,13 @@ def test_a_lora_run_resumes_with_its_adapters(capsys, imported):
 
     after = load_file(str(root / "resumed" / fine_tuning.ADAPTERS_FILE))
     assert all(np.abs(v).max() > 0 for v in after.values())
+
+
+def test_init_from_as_a_config_key_takes_the_source_model_too(capsys, imported):
+    root, corpus = imported
+    code, _, err = run_cli(capsys, "train", f"--train.init_from={root / 'gpt2'}", "--run-dir",
+                           str(root / "bad"), "--data.tokenizer=char", *SHORT)
+    assert code == 2 and "data.tokenizer='char' conflicts with --init-from" in err
+    code, _, err = run_cli(capsys, "train", "--init-from", str(root / "missing"), *SHORT)
+    assert code == 2 and "Run directory not found" in err
+    assert not (root / "bad").exists()

@@ -39,10 +39,11 @@ def add_parser(subparsers):
 def run(args, extra):
     overrides = split_overrides(args.parser, extra)
     config = resolve_config(args, overrides)
-    if args.init_from:
+    source = args.init_from or config.train.init_from  # the flag, or train.init_from
+    if source:
         from tf_lm.pretrained import init_from_config
 
-        config = init_from_config(config, args.init_from, explicit_keys(args, overrides))
+        config = init_from_config(config, source, explicit_keys(args, overrides))
     from tf_lm.training import train  # TensorFlow is imported only once the flags are valid
 
     run_dir = args.run_dir or f"runs/{config.preset}"

@@ -38,7 +38,7 @@ def init_from_config(config, source, explicit=()):
              if k not in FREE_MODEL_KEYS}
     fixed.update({f"data.{k}": getattr(source_config.data, k) for k in DATA_KEYS})
     wanted = config.to_flat_dict()
-    for key in explicit:
+    for key in sorted(explicit):
         if key in fixed and wanted[key] != fixed[key]:
             raise InputError(
                 f"{key}={wanted[key]!r} conflicts with --init-from {run.path}, whose "
