@@ -112,6 +112,7 @@ BAD = [
      "scale_attn_by_inverse_layer_idx=True, which tf_lm does not implement"),
     ("activation", _edit_config(activation_function="gelu_fast"),
      "activation_function='gelu_fast'"),
+    ("inner width", _edit_config(n_inner="wide"), "n_inner must be null or a positive integer"),
     ("vocabulary", _vocabulary_mismatch, r"vocab.json has 513 tokens but the embedding .* 512"),
 ]
 

@@ -22,7 +22,7 @@ UNSUPPORTED = {"scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_att
                "tie_word_embeddings": True}
 # Buffers of the PyTorch module, not weights.
 BUFFERS = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)$")
-DTYPES = {"F32": np.float32, "F16": np.float16}
+DTYPES = ("F32", "F16")  # read as float32
 
 
 class GPT2Checkpoint:
@@ -80,6 +80,15 @@ class GPT2Checkpoint:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InputError(f"'{path}': {key} must be a positive integer. Received: "
                                  f"{value!r}")
+        n_inner = config.get("n_inner")
+        if n_inner is not None and (not isinstance(n_inner, int) or isinstance(n_inner, bool)
+                                    or n_inner < 1):
+            raise InputError(f"'{path}': n_inner must be null or a positive integer. Received: "
+                             f"{n_inner!r}")
+        epsilon = config.get("layer_norm_epsilon", 1e-5)
+        if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or epsilon < 0:
+            raise InputError(f"'{path}': layer_norm_epsilon must be a number >= 0. Received: "
+                             f"{epsilon!r}")
         if config["n_embd"] % config["n_head"]:
             raise InputError(f"'{path}': n_embd={config['n_embd']} is not divisible by "
                              f"n_head={config['n_head']}")
@@ -170,11 +179,19 @@ class GPT2Checkpoint:
         if missing:
             raise InputError(f"Tensor {missing[0]} is missing from the checkpoint"
                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-        arrays = {short: _read(path, name) for short, (name, path) in found.items()}
         if tied_head is not None:
-            name, path, dtype, shape = tied_head
+            found["lm_head.weight"] = tied_head[:2]
+        by_file = {}
+        for short, (name, path) in found.items():
+            by_file.setdefault(path, {})[name] = short
+        arrays = {}
+        for path, names in by_file.items():
+            arrays.update({names[name]: array for name, array in _read(path, names).items()})
+        if tied_head is not None:
+            name, _, _, shape = tied_head
+            head = arrays.pop("lm_head.weight")
             if tuple(shape) != expected["wte.weight"] or not np.array_equal(
-                    _read(path, name), arrays["wte.weight"]):
+                    head, arrays["wte.weight"]):
                 raise InputError(f"Tensor {name} differs from wte.weight; tf_lm's GPT-2 ties the "
                                  "output layer to the token embedding")
         return arrays
@@ -239,11 +256,15 @@ def _header(path):
                          f"damaged?): {e}") from None
 
 
-def _read(path, name):
+def _read(path, names):
+    """{name: float32 array} of the tensors `names` of one safetensors file, opened once."""
     from safetensors import SafetensorError, safe_open
 
-    try:
-        with safe_open(path, framework="np") as f:
-            return np.asarray(f.get_tensor(name), dtype=np.float32)
-    except (SafetensorError, OSError, ValueError) as e:
-        raise InputError(f"Tensor {name} in '{path}' is unreadable: {e}") from None
+    arrays = {}
+    with safe_open(path, framework="np") as f:
+        for name in names:
+            try:
+                arrays[name] = np.asarray(f.get_tensor(name), dtype=np.float32)
+            except (SafetensorError, OSError, ValueError) as e:
+                raise InputError(f"Tensor {name} in '{path}' is unreadable: {e}") from None
+    return arrays

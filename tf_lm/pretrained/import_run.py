@@ -1,6 +1,5 @@
 """`import_gpt2`: a Hugging Face GPT-2 checkpoint on disk becomes an ordinary run directory."""
 
-import hashlib
 import os
 import shutil
 import time
@@ -12,6 +11,7 @@ from tf_lm.pretrained.gpt2_checkpoint import GPT2Checkpoint
 from tf_lm.run_dir import RunDirectory
 from tf_lm.tokenizers import BytePairTokenizer
 from tf_lm.utils import atomic
+from tf_lm.utils.hashing import file_sha256
 
 SOURCE_FILE = "source.json"
 
@@ -65,7 +65,7 @@ def import_gpt2(source, run_dir, overwrite=False, echo=print):
         model.save(staging.model_path)
         atomic.write_json(os.path.join(staging.path, SOURCE_FILE), {
             "imported_from": checkpoint.directory, "format": "huggingface-gpt2",
-            "files": {name: _sha256(os.path.join(checkpoint.directory, name))
+            "files": {name: file_sha256(os.path.join(checkpoint.directory, name))
                       for name in _files(checkpoint)}})
         atomic.write_json(staging.finished_path, {
             "steps": 0, "status": "imported", "val_loss": float("nan"),
@@ -89,11 +89,3 @@ def import_gpt2(source, run_dir, overwrite=False, echo=print):
 def _files(checkpoint):
     names = {os.path.basename(path) for path, _ in checkpoint.shards.values()}
     return sorted(names | {"config.json", "vocab.json", "merges.txt"})
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -34,9 +34,7 @@ def init_from_config(config, source, explicit=()):
             or os.path.exists(os.path.join(run.checkpoints_dir, "best.weights.h5"))):
         raise InputError(f"--init-from {run.path}: the run has no model yet (no model.keras or "
                          "checkpoints/best.weights.h5)")
-    fixed = {f"model.{k}": v for k, v in dataclasses.asdict(source_config.model).items()
-             if k not in FREE_MODEL_KEYS}
-    fixed.update({f"data.{k}": getattr(source_config.data, k) for k in DATA_KEYS})
+    fixed = _fixed(source_config)
     wanted = config.to_flat_dict()
     for key in sorted(explicit):
         if key in fixed and wanted[key] != fixed[key]:
@@ -56,12 +54,16 @@ def init_from_config(config, source, explicit=()):
 def source_config_mismatch(config):
     """The first key where `config` differs from its `train.init_from` run in what that run
     fixes, as "key: ours vs theirs", or None."""
-    source = RunDirectory(config.train.init_from).require_config()
-    ours, theirs = config.to_flat_dict(), source.to_flat_dict()
-    for key in theirs:
-        section, _, name = key.partition(".")
-        fixed = (section == "model" and name not in FREE_MODEL_KEYS) or (
-            section == "data" and name in DATA_KEYS)
-        if fixed and ours[key] != theirs[key]:
-            return f"{key}: {ours[key]!r} vs {theirs[key]!r}"
+    ours = config.to_flat_dict()
+    for key, theirs in _fixed(RunDirectory(config.train.init_from).require_config()).items():
+        if ours[key] != theirs:
+            return f"{key}: {ours[key]!r} vs {theirs!r}"
     return None
+
+
+def _fixed(source_config):
+    """{dotted key: value} of what a run fixes for the runs that start from it."""
+    fixed = {f"model.{k}": v for k, v in dataclasses.asdict(source_config.model).items()
+             if k not in FREE_MODEL_KEYS}
+    fixed.update({f"data.{k}": getattr(source_config.data, k) for k in DATA_KEYS})
+    return fixed

@@ -8,7 +8,8 @@ from tf_lm.tokenizers.byte_pair_tokenizer import BytePairTokenizer
 from tf_lm.tokenizers.byte_tokenizer import ByteTokenizer
 from tf_lm.tokenizers.char_tokenizer import REPLACEMENT_CHARACTER, CharTokenizer
 from tf_lm.tokenizers.sentence_piece_tokenizer import SentencePieceTokenizer
-from tf_lm.tokenizers.tokenizer import CONFIG_FILE, FORMAT_VERSION, file_sha256
+from tf_lm.tokenizers.tokenizer import CONFIG_FILE, FORMAT_VERSION
+from tf_lm.utils.hashing import file_sha256
 from tf_lm.tokenizers.word_piece_tokenizer import WordPieceTokenizer
 from tf_lm.tokenizers.word_tokenizer import WordTokenizer
 

@@ -1,6 +1,5 @@
 """tf_lm's tokenizer interface, on top of keras-hub's `Tokenizer` layer."""
 
-import hashlib
 import itertools
 import json
 import os
@@ -11,6 +10,7 @@ import tensorflow as tf
 from keras_hub.src.utils.tensor_utils import no_convert_scope
 
 from tf_lm.errors import InputError
+from tf_lm.utils.hashing import file_sha256
 
 CONFIG_FILE = "tokenizer.json"
 FORMAT_VERSION = 1
@@ -146,11 +146,6 @@ class Tokenizer(keras_hub.tokenizers.Tokenizer):
             json.dump(record, f, indent=2, ensure_ascii=False)
             f.write("\n")
         os.replace(tmp, os.path.join(directory, CONFIG_FILE))
-
-
-def file_sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def to_tensor(x, dtype):

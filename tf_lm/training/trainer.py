@@ -26,6 +26,7 @@ from tf_lm.training.non_finite_guard import NonFiniteGuard
 from tf_lm.optimizers import build_optimizer
 from tf_lm.training.plateau_decay import PlateauDecay
 from tf_lm.training.recurrent_state_reset import RecurrentStateReset
+from tf_lm.run_dir.checkpoint_files import latest_backups
 from tf_lm.run_dir.run_directory import RunDirectory
 from tf_lm.training.sliced_step import resolve_batch_slices, slice_batches
 from tf_lm.training.step_profiler import StepProfiler
@@ -269,8 +270,6 @@ class _Session:
                 steps_per_execution=train_config.steps_per_execution)
             slice_batches(model, self.slices)
             restored = restore_backup(model, self.shared.backup_dir)
-        if restored:  # a fresh start from the source needs no backup written first
-            self.initialized_from = None
         self.model = model
         self.restored = restored
         self.start_step = restored["step"] if restored else 0
@@ -296,9 +295,10 @@ class _Session:
             if mismatch:
                 raise InputError(f"train.init_from={train_config.init_from} fixes the model and "
                                  f"tokenizer; this config differs at {mismatch}")
-            _, _, source = RunDirectory(train_config.init_from).load()
-            fine_tuning.copy_weights(model, source)
-            self.initialized_from = train_config.init_from
+            if not latest_backups(self.shared.backup_dir):  # else the backup's weights win
+                _, _, source = RunDirectory(train_config.init_from).load()
+                fine_tuning.copy_weights(model, source)
+                self.initialized_from = train_config.init_from
         fine_tuning.freeze(model, train_config.freeze_embeddings, train_config.freeze_blocks)
         if train_config.lora_rank:
             fine_tuning.enable_lora(model, train_config.lora_rank, train_config.lora_alpha or None,
