@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(tf_lm.__file__).parent
 LEVELS = {
     "errors": 0, "utils": 0, "config": 0, "keras_registration": 0,
     "data": 1, "tokenizers": 1, "ops": 1,
-    "layers": 2, "optimizers": 2,
+    "layers": 2, "optimizers": 2, "metrics": 2,
     "models": 3,
     "generation": 4, "evaluation": 4, "run_dir": 4, "pretrained": 4,
     "training": 5, "serving": 5,

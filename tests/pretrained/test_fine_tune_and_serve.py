@@ -9,7 +9,7 @@ from tests.cli.conftest import run_cli
 from tests.conftest import SHAKESPEARE_LIKE
 from tests.serving.conftest import serve_like_tf_serving
 from tf_lm.run_dir import RunDirectory
-from tf_lm.training import fine_tuning
+from tf_lm.models import lora_adapters
 
 SHORT = ["--train.batch_size=4", "--train.steps=4", "--train.eval_interval=2",
          "--train.checkpoint_interval=2", "--train.eval_steps=1", "--train.warmup_steps=1",
@@ -98,13 +98,13 @@ def test_lora_trains_adapters_alone_merges_them_and_they_load_onto_the_base(caps
                                                                             tmp_path):
     root, corpus = imported
     out = fine_tune(capsys, root, corpus, "lora", "--train.lora_rank=4", "--train.lora_alpha=8")
-    adapters = root / "lora" / fine_tuning.ADAPTERS_FILE
+    adapters = root / "lora" / lora_adapters.ADAPTERS_FILE
     assert "LoRA adapters alone" in out and adapters.stat().st_size < 40_000
     assert "training 3,072 of" in out  # 2 blocks x (64x4 + 4x192 for qkv + 64x4 + 4x64 for out)
     base, merged = weights(root / "gpt2"), weights(root / "lora")  # model.keras: merged
-    assert not fine_tuning.adapted_layers(merged)
+    assert not lora_adapters.adapted_layers(merged)
     ids = np.arange(30, dtype=np.int32)[None]
-    fine_tuning.load_adapters(base, str(adapters))  # the small file onto the base run
+    lora_adapters.load_adapters(base, str(adapters))  # the small file onto the base run
     np.testing.assert_allclose(np.asarray(base(ids)), np.asarray(merged(ids)), atol=1e-5)
     assert not np.allclose(np.asarray(weights(root / "gpt2")(ids)), np.asarray(merged(ids)),
                            atol=1e-4)
@@ -129,8 +129,83 @@ def test_a_lora_run_resumes_with_its_adapters(capsys, imported):
     assert "resuming" in out and "from step 4" in out
     from safetensors.numpy import load_file
 
-    after = load_file(str(root / "resumed" / fine_tuning.ADAPTERS_FILE))
+    adapters = str(root / "resumed" / lora_adapters.ADAPTERS_FILE)
+    after = load_file(adapters)
     assert all(np.abs(v).max() > 0 for v in after.values())
+    # the base kernels came back from merged weights only to rounding; the file still names
+    # the exact base, so it applies to the run it was fine-tuned from
+    lora_adapters.load_adapters(weights(root / "gpt2"), adapters)
+
+
+def test_adapters_apply_to_their_base_in_generate_evaluate_and_export(
+        capsys, imported, tmp_path):
+    root, corpus = imported
+    if not (root / "lora" / lora_adapters.ADAPTERS_FILE).exists():
+        fine_tune(capsys, root, corpus, "lora", "--train.lora_rank=4", "--train.lora_alpha=8")
+    adapters = str(root / "lora" / lora_adapters.ADAPTERS_FILE)
+    greedy = ["--prompt", "First Citizen:", "--max-new-tokens", "12", "--sampler", "greedy"]
+    code, tuned, err = run_cli(capsys, "generate", "--run-dir", str(root / "lora"), *greedy)
+    assert code == 0, err
+    code, applied, err = run_cli(capsys, "generate", "--run-dir", str(root / "gpt2"),
+                                 "--adapters", adapters, *greedy)
+    assert code == 0, err
+    assert applied == tuned
+    code, base, _ = run_cli(capsys, "generate", "--run-dir", str(root / "gpt2"), *greedy)
+    assert base != tuned  # the adapters change what the model says
+    scores = []
+    for run, extra in (("lora", []), ("gpt2", ["--adapters", adapters])):
+        code, out, err = run_cli(capsys, "evaluate", "--run-dir", str(root / run), "--json",
+                                 "--corpus", str(corpus), *extra)
+        assert code == 0, err
+        scores.append(json.loads(out)["loss"])
+    assert abs(scores[0] - scores[1]) < 1e-4
+    code, out, err = run_cli(capsys, "export", "--run-dir", str(root / "gpt2"), "--adapters",
+                             adapters, "--base", str(tmp_path))
+    assert code == 0, err
+    pb = (tmp_path / "tf_lm" / "1" / "saved_model.pb").read_bytes()
+    assert b"lora" not in pb
+    _, answers = serve_like_tf_serving(str(tmp_path / "tf_lm" / "1"), [
+        {"inputs": {"prompts": ["First Citizen:"], "max_new_tokens": 12}}], tmp_path)
+    assert "First Citizen:" + answers[0]["outputs"]["text"][0] == tuned[:-1]
+
+
+def test_adapters_are_refused_on_another_base_and_when_missing(capsys, imported, tmp_path):
+    root, corpus = imported
+    if not (root / "lora" / lora_adapters.ADAPTERS_FILE).exists():
+        fine_tune(capsys, root, corpus, "lora", "--train.lora_rank=4", "--train.lora_alpha=8")
+    if not (root / "full").exists():
+        fine_tune(capsys, root, corpus, "full")
+    adapters = str(root / "lora" / lora_adapters.ADAPTERS_FILE)
+    code, _, err = run_cli(capsys, "export", "--run-dir", str(root / "full"), "--adapters",
+                           adapters, "--base", str(tmp_path))
+    assert code == 2 and "was trained on other base weights" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, "generate", "--run-dir", str(root / "gpt2"), "--adapters",
+                           str(tmp_path / "none.safetensors"))
+    assert code == 2 and "LoRA adapters file not found" in err
+    assert not (tmp_path / "tf_lm").exists()
+
+
+def test_init_from_an_export_starts_from_its_newest_version(capsys, imported, tmp_path):
+    root, corpus = imported
+    code, _, err = run_cli(capsys, "export", "--run-dir", str(root / "gpt2"), "--base",
+                           str(tmp_path / "export"))
+    assert code == 0, err
+    model_dir = tmp_path / "export" / "tf_lm"
+    code, out, err = run_cli(capsys, "train", "--init-from", str(model_dir), "--run-dir",
+                             str(root / "from-export"), f"--data.corpus={corpus}", *SHORT)
+    assert code == 0, err
+    assert f"starting from the weights of {model_dir / '1'}" in out
+    config = json.loads((root / "from-export" / "config.json").read_text())
+    assert config["train"]["init_from"] == str(model_dir / "1")
+    assert config["data"]["tokenizer"] == "bpe" and config["model"]["num_layers"] == 2
+    base, tuned = weights(root / "gpt2"), weights(root / "from-export")
+    moved = [np.abs(a - b).max() for a, b in zip(base.get_weights(), tuned.get_weights())]
+    assert 0 < max(moved) < 0.05
+    code, _, err = run_cli(capsys, "train", "--init-from", str(model_dir), "--run-dir",
+                           str(root / "bad"), "--model.hidden_dim=32", *SHORT)
+    assert code == 2 and "model.hidden_dim=32 conflicts with --init-from" in err
+    assert not (root / "bad").exists()
 
 
 def test_init_from_as_a_config_key_takes_the_source_model_too(capsys, imported):

@@ -9,8 +9,14 @@ the inputs a request names (the others take their defaults), as `saved_model_cli
 `tensorflow_model_server` do. The REST bodies (row `instances` or columnar `inputs`) are turned
 into tensors by TF Serving's rules: row format stacks each named input over the instances.
 
+A body with `examples` is a Classify API call (`:classify`): as the server does, it needs a
+signature whose method is `tensorflow/serving/classify` with a string input `inputs`, turns each
+JSON example into a serialized `tf.Example` (strings as bytes, integers as int64, floats as
+float) and answers {"results": [[[class, score], ...] per example]}.
+
 Prints first {"not_in_core": [ops the graph uses that core TensorFlow does not register]},
-then one JSON line per request: {"outputs": {name: list}} or {"error": message}.
+then one JSON line per request: {"outputs": {name: list}}, {"results": ...} or
+{"error": message}.
 """
 
 import json
@@ -46,6 +52,28 @@ def feeds(body, signature):
     return result
 
 
+def examples(body, signature):
+    """{tensor name: serialized tf.Examples} of a Classify body, by TF Serving's rules."""
+    if signature.method_name != "tensorflow/serving/classify":
+        raise ValueError(f"Expected classification signature method_name to be "
+                         f"tensorflow/serving/classify. Was: {signature.method_name}")
+    serialized = []
+    for example in body["examples"]:
+        feature = {}
+        for key, value in example.items():
+            values = value if isinstance(value, list) else [value]
+            if all(isinstance(v, str) for v in values):
+                feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(
+                    value=[v.encode("utf-8") for v in values]))
+            elif all(isinstance(v, int) for v in values):
+                feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+            else:
+                feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
+        serialized.append(tf.train.Example(
+            features=tf.train.Features(feature=feature)).SerializeToString())
+    return {signature.inputs["inputs"].name: np.array(serialized, object)}
+
+
 def ops_outside_core(path):
     """Ops of the graph and its function library that core TensorFlow does not register."""
     from tensorflow.core.protobuf import saved_model_pb2
@@ -75,12 +103,19 @@ def main(path, requests_path):
         for body in requests:
             signature = meta_graph.signature_def[body.get("signature_name", "serving_default")]
             names = sorted(signature.outputs)
+            classify = "examples" in body
             try:
-                values = session.run([signature.outputs[n].name for n in names],
-                                     feed_dict=feeds(body, signature))
+                feed = examples(body, signature) if classify else feeds(body, signature)
+                values = session.run([signature.outputs[n].name for n in names], feed_dict=feed)
             except (tf.errors.InvalidArgumentError, ValueError) as error:
                 message = getattr(error, "message", str(error))
                 print(json.dumps({"error": " ".join(message.split())[:3000]}), flush=True)
+                continue
+            if classify:
+                got = dict(zip(names, values))
+                results = [[[c.decode("utf-8"), float(p)] for c, p in zip(row, scores)]
+                           for row, scores in zip(got["classes"], got["scores"])]
+                print(json.dumps({"results": results}), flush=True)
                 continue
             outputs = {}
             for name, value in zip(names, values):

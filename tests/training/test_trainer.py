@@ -10,7 +10,7 @@ from tf_lm.config import Config
 from tf_lm.errors import InputError, TrainingError
 from tf_lm.models import load_model
 from tf_lm.training import train
-from tf_lm.training.trainer import checkpoint_interval
+from tf_lm.training.session import checkpoint_interval
 
 TINY = ["model.num_layers=1", "model.num_heads=2", "model.hidden_dim=16",
         "data.block_size=16", "train.batch_size=4", "train.steps=6", "train.eval_interval=3",
@@ -221,7 +221,7 @@ def test_best_checkpoint_survives_a_failed_save(text_file, tmp_path, monkeypatch
 
 def test_early_stopping_counts_only_epochs_with_a_validation():
     from tf_lm.models import CausalLM, GPTBackbone
-    from tf_lm.training.trainer import _ValidationEarlyStopping
+    from tf_lm.training.session import _ValidationEarlyStopping
 
     model = CausalLM(GPTBackbone(5, 1, 1, 4, sequence_length=4))
     model.stop_training = False  # what `fit` sets before the callbacks run

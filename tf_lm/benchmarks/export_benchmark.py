@@ -1,28 +1,13 @@
 """`tf-lm bench export`: the exported model, loaded as TF Serving loads it, against Python."""
 
 import collections
-import os
 import tempfile
 
 import numpy as np
 
 from tf_lm.benchmarks.measure import alternated, timed
 from tf_lm.errors import InputError
-
-
-def saved_model_version(path):
-    """`path` if it holds `saved_model.pb`, else its highest numbered version folder that
-    does (a model folder such as `export/tf_lm`)."""
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = sorted(int(name) for name in (os.listdir(path) if os.path.isdir(path) else [])
-                      if name.isdigit()
-                      and os.path.isfile(os.path.join(path, name, "saved_model.pb")))
-    if not versions:
-        raise InputError(
-            f"--against must be an exported model version (a folder with saved_model.pb) or "
-            f"a model folder of numbered versions. Received: {path!r}")
-    return os.path.join(path, str(versions[-1]))
+from tf_lm.run_dir.export_directory import ExportDirectory
 
 
 class _Served:
@@ -105,7 +90,9 @@ def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=Fals
     from tf_lm.generation.text_generator import TextGenerator
     from tf_lm.serving import export_model
 
-    peer = _Served(saved_model_version(against)) if against is not None else None
+    peer = None
+    if against is not None:
+        peer = _Served(ExportDirectory.newest(against, "--against").path)
     results = []
     try:
         model = workload.model()

@@ -10,8 +10,9 @@ def _prompts(workload, batch, length):
     return [tokens[i * length:(i + 1) * length].tolist() for i in range(batch)]
 
 
-def _uncached(model, context):
-    """Greedy decoding by full forward passes over the whole sequence at every step."""
+def _uncached(model, length):
+    """Greedy decoding by a full forward pass at every step over a buffer of the final
+    `length` (prompt + new tokens), so one compiled function serves every step."""
     import tensorflow as tf
 
     @tf.function(jit_compile=True)
@@ -20,7 +21,7 @@ def _uncached(model, context):
         return tf.argmax(logits[:, position - 1], axis=-1, output_type=tf.int32)
 
     def generate(prompts, new_tokens):
-        buffer = np.zeros((len(prompts), context), np.int32)
+        buffer = np.zeros((len(prompts), length), np.int32)
         for row, ids in enumerate(prompts):
             buffer[row, :len(ids)] = ids
         position = len(prompts[0])
@@ -67,7 +68,7 @@ def bench_generate(workload, new_tokens=255, batches=(1, 8), prompt_length=8, re
     context = max(workload.config.data.block_size, prompt_length + new_tokens)
     model = workload.model(context)
     decoder = Decoder(model)
-    uncached = _uncached(model, context)
+    uncached = _uncached(model, prompt_length + new_tokens)
     keras_hub = _keras_hub(workload, context)
     results = []
     for batch in batches:

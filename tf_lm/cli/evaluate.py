@@ -1,8 +1,11 @@
 """`tf-lm evaluate`: loss, perplexity, bits per character and accuracy of a trained model."""
 
 import json
+import time
 
 DESCRIPTION = """Evaluate the model of a run directory on every token of a split exactly once.
+A classifier run: accuracy, macro and per-class precision, recall and F1, and the confusion
+matrix over every text of the split.
 Transformers: sliding windows of the context length with a stride (default half the context;
 each token after the first window sees at least context - stride tokens). Recurrent models: the
 split as one sequence, state carried across chunks. With --continuations N, also BLEU and
@@ -14,10 +17,16 @@ def add_parser(subparsers):
                                    description=DESCRIPTION)
     parser.add_argument("--run-dir", required=True, metavar="DIR", help="a tf-lm run directory")
     parser.add_argument("--split", choices=("valid", "test", "train"), default="valid")
+    parser.add_argument("--corpus", metavar="PATH",
+                        help="evaluate on this corpus (file, directory or glob) instead of the "
+                             "run's data.corpus, split by the run's data settings")
     parser.add_argument("--stride", type=int, default=None, metavar="S",
                         help="sliding-window stride for Transformers (default: context / 2)")
     parser.add_argument("--continuations", type=int, default=0, metavar="N",
                         help="also score N greedy continuations with BLEU and ROUGE")
+    parser.add_argument("--adapters", metavar="FILE",
+                        help="a LoRA adapters file (adapters.safetensors) fine-tuned from this "
+                             "run, merged into its model first")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -33,10 +42,16 @@ def run(args, extra):
     from tf_lm.generation.text_generator import TextGenerator
     from tf_lm.run_dir.run_directory import RunDirectory
 
-    config, tokenizer, model = RunDirectory(args.run_dir).load()
+    config, tokenizer, model = RunDirectory(args.run_dir).load(args.adapters)
+    if args.corpus:
+        from tf_lm.config import Config
+
+        config = Config.from_dict({"data": {"corpus": args.corpus}}, base=config)
+    if config.model.task == "classifier":
+        return _evaluate_classifier(args, config, tokenizer, model)
     corpus = Corpus.from_config(config.data)
     if args.split not in corpus.split_names:
-        raise InputError(f"The corpus of {args.run_dir} has no {args.split!r} split; it has "
+        raise InputError(f"The corpus {config.data.corpus} has no {args.split!r} split; it has "
                          f"{', '.join(corpus.split_names)}.")
     tokens = tokenize_split(corpus, args.split, tokenizer)
     context = config.data.block_size
@@ -62,4 +77,40 @@ def run(args, extra):
         print(f"continuations ({result['samples']}): BLEU {result['bleu']:.3f}, ROUGE-1 "
               f"{result['rouge1_f1']:.3f}, ROUGE-2 {result['rouge2_f1']:.3f}, ROUGE-L "
               f"{result['rougeL_f1']:.3f}")
+    return 0
+
+
+def _evaluate_classifier(args, config, tokenizer, model):
+    from tf_lm.data.labelled_corpus import LabelledCorpus
+    from tf_lm.errors import InputError
+    from tf_lm.evaluation import class_probabilities, classification_report
+    from tf_lm.run_dir.run_directory import RunDirectory
+
+    if args.continuations or args.stride is not None:
+        raise InputError("--continuations and --stride apply to language models; "
+                         f"{args.run_dir} is a classifier")
+    corpus = LabelledCorpus.from_config(config.data, label_names=model.label_names)
+    texts, labels = corpus.texts(args.split), corpus.labels(args.split)
+    preprocessor = RunDirectory(args.run_dir).preprocessor()
+    start = time.perf_counter()
+    probabilities = class_probabilities(model, tokenizer, preprocessor, texts,
+                                        config.data.block_size)
+    seconds = time.perf_counter() - start  # the first batch includes tracing
+    report = classification_report(probabilities, labels, model.label_names)
+    report.update({"split": args.split, "texts_per_second": len(texts) / seconds})
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{args.split}: accuracy {report['accuracy']:.4f}, macro F1 {report['macro_f1']:.4f} "
+          f"(precision {report['macro_precision']:.4f}, recall {report['macro_recall']:.4f}), "
+          f"loss {report['loss']:.4f}, {report['texts']:,} texts "
+          f"({report['texts_per_second']:,.0f} texts/s)")
+    width = max(len(name) for name in report["labels"]) + 2
+    print(f"{'':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for name, row in report["per_class"].items():
+        print(f"{name:<{width}}{row['precision']:>10.4f}{row['recall']:>10.4f}"
+              f"{row['f1']:>10.4f}{row['support']:>10}")
+    rows = zip(report["labels"], report["confusion_matrix"])
+    print("confusion matrix (rows: true, columns: predicted): "
+          + "; ".join(f"{name}: {row}" for name, row in rows))
     return 0

@@ -20,6 +20,10 @@ def add_parser(subparsers):
     parser.add_argument("--name", metavar="NAME",
                         help="model name (default: the run's export.name, 'tf_lm')")
     parser.add_argument("--version", type=int, metavar="N", help="version (default: next)")
+    parser.add_argument("--adapters", metavar="FILE",
+                        help="a LoRA adapters file (adapters.safetensors) fine-tuned from this "
+                             "run: merged into the kernels, so the served graph has no "
+                             "adapter ops")
     parser.add_argument("--models-config", action="store_true",
                         help="write the model server config for the models under --base")
     parser.add_argument("--serving-base", default="/models", metavar="DIR",
@@ -42,7 +46,7 @@ def run(args, extra):
         args.parser.error("--run-dir is required (or --models-config)")
     from tf_lm.serving.exporter import export_run
 
-    path = export_run(args.run_dir, args.base, args.name, args.version)
+    path = export_run(args.run_dir, args.base, args.name, args.version, args.adapters)
     print(f"exported {path} (serve it: see export/README.md)")
     return 0
 

@@ -30,6 +30,9 @@ def add_parser(subparsers):
     parser.add_argument("--seed", type=int, default=0, metavar="S")
     parser.add_argument("--stop", action="append", default=[], metavar="STRING",
                         help="stop before this string (repeatable)")
+    parser.add_argument("--adapters", metavar="FILE",
+                        help="a LoRA adapters file (adapters.safetensors) fine-tuned from this "
+                             "run, merged into its model first")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -41,7 +44,13 @@ def run(args, extra):
     from tf_lm.generation.text_generator import TextGenerator
     from tf_lm.run_dir.run_directory import RunDirectory
 
-    config, tokenizer, model = RunDirectory(args.run_dir).load()
+    from tf_lm.errors import InputError
+
+    run_dir = RunDirectory(args.run_dir)
+    if run_dir.require_config().model.task == "classifier":
+        raise InputError(f"{run_dir.path} is a classifier, which does not generate text; use "
+                         "`tf-lm predict --run-dir` to classify texts")
+    config, tokenizer, model = run_dir.load(args.adapters)
     generator = TextGenerator(model, tokenizer, config.export.max_new_tokens_limit,
                               warn=lambda message: print(message, file=sys.stderr))
     new_tokens = args.max_new_tokens

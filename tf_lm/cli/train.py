@@ -26,9 +26,10 @@ def add_parser(subparsers):
     parser.add_argument("--overwrite", action="store_true",
                         help="start over in --run-dir; the old run is moved to DIR.old-TIME")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--init-from", metavar="RUN",
+    parser.add_argument("--init-from", metavar="RUN_OR_EXPORT",
                         help="fine-tune: start from this run's weights, tokenizer and model "
-                             "section (a trained run, or one made by `tf-lm import`)")
+                             "section (a trained run, one made by `tf-lm import`, or an export: "
+                             "a version folder, or a model folder's newest version)")
     parser.add_argument("--no-export", action="store_true",
                         help="do not export the model for TF Serving at the end")
     add_config_arguments(parser)
@@ -51,7 +52,11 @@ def run(args, extra):
                    verbose=0 if args.quiet else 1)
     if result.status == "already_finished":
         return 0
-    if not math.isnan(result.val_loss):
+    if result.val_accuracy is not None:
+        print(f"validation: accuracy {result.val_accuracy:.4f}, macro F1 "
+              f"{result.val_macro_f1:.4f}, loss {result.val_loss:.4f} (every validation text "
+              "once)")
+    elif not math.isnan(result.val_loss):
         line = (f"validation: loss {result.val_loss:.4f}, perplexity "
                 f"{result.val_perplexity:.2f}")
         if result.val_bits_per_character is not None:

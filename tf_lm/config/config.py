@@ -69,6 +69,16 @@ class Config:
                 f"gpt model. Received: embedding_dim={model.embedding_dim}, "
                 f"hidden_dim={model.hidden_dim}"
             )
+        if model.task != "classifier" and (data.lowercase or data.stopwords):
+            raise InputError(
+                "Config keys 'data.lowercase' and 'data.stopwords' apply to classifier runs "
+                f"(model.task=classifier). Received: model.task={model.task!r}")
+        if model.task == "classifier" and data.sampler == "contiguous":
+            raise InputError("A classifier reads each text on its own; data.sampler="
+                             "'contiguous' (stateful training) is for language models.")
+        if model.task == "classifier" and model.num_classes == 1:
+            raise InputError("Config key 'model.num_classes' must be 0 (from the data) or at "
+                             "least 2. Received: 1")
         train = self.train
         if model.architecture != "gpt" and (train.freeze_blocks or train.lora_rank):
             raise InputError(

@@ -66,3 +66,8 @@ class DataConfig:
     shuffle_buffer: int = option(10000, "shuffle buffer (windows) when streaming", minimum=1)
     # Cache the evaluation windows of streamed corpora in memory after the first pass.
     cache: bool = option(True, "cache evaluation windows of streamed corpora in memory")
+    # Classifier runs: lowercase the text and/or remove stop words ("english": scikit-learn's
+    # English list; or a file of one word a line) before tokenizing, inside the graph, so
+    # training, evaluation and serving agree.
+    lowercase: bool = option(False, "classifier: lowercase the text before tokenizing")
+    stopwords: str = option("", "classifier: stop words to remove: 'english' or a file")

@@ -5,6 +5,8 @@ import dataclasses
 from tf_lm.config.fields import option
 
 ARCHITECTURES = ("gpt", "lstm", "gru", "rnn")
+TASKS = ("causal_lm", "classifier")
+POOLINGS = ("last", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,3 +56,14 @@ class ModelConfig:
     head_activation: str = option("none", "output layer activation", choices=("none", "softmax"))
     # GloVe / word2vec text file whose vectors initialise the embedding (word vocabularies).
     word_vectors: str = option("", "pretrained word vectors file (GloVe/word2vec text)")
+    # `causal_lm`: predict the next token. `classifier`: one label per text (the backbone's
+    # hidden states pooled, dropout, a dense layer to num_classes); data.corpus is labelled.
+    task: str = option("causal_lm", "what the model predicts", choices=TASKS)
+    # Classifier: the number of classes; 0 takes it from the labelled corpus.
+    num_classes: int = option(0, "classifier: number of classes (0: from the data)", minimum=0)
+    # Classifier: `last` takes the hidden state of the last real token (it has seen the whole
+    # text in a causal model); `mean` averages the hidden states of the real tokens.
+    pooling: str = option("last", "classifier: pooling of the hidden states", choices=POOLINGS)
+    # Classifier: dropout on the pooled state, before the dense head.
+    classifier_dropout: float = option(0.1, "classifier: dropout before the head",
+                                       minimum=0.0, maximum=0.99)

@@ -50,11 +50,12 @@ PRESETS = {
                   "min_learning_rate": 1e-4, "warmup_steps": 100, "eval_interval": 250,
                   "eval_steps": 200},
     },
-    # GPT-2 small: 12/12/768, block 1024; with a 50,257-token vocabulary, 124 M parameters.
+    # GPT-2 small: 12/12/768, block 1024, byte-level BPE of (at most) GPT-2's 50,257 tokens;
+    # 124 M parameters at that vocabulary. A corpus smaller than GPT-2's gives fewer tokens.
     "gpt2-small": {
         "model": {"num_layers": 12, "num_heads": 12, "hidden_dim": 768, "use_bias": True,
                   "activation": "gelu_tanh"},
-        "data": {"tokenizer": "byte", "block_size": 1024},
+        "data": {"tokenizer": "bpe", "vocab_size": 50257, "block_size": 1024},
         "train": {"batch_size": 8, "learning_rate": 6e-4, "min_learning_rate": 6e-5,
                   "warmup_steps": 200},
     },

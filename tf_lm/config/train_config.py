@@ -59,6 +59,10 @@ class TrainConfig:
     # Stop after this many validations without a lower val_loss; 0: never.
     early_stopping_patience: int = option(0, "validations without improvement before stopping",
                                           minimum=0)
+    # At the end, go back to the weights of the lowest validation loss (checkpoints/
+    # best.weights.h5) before the final evaluation and model.keras, as Keras' EarlyStopping
+    # does with restore_best_weights. A classifier overfits in a few epochs.
+    restore_best: bool = option(False, "end with the best validation weights, not the last")
     # Tokens sampled at each validation (TensorBoard) and after training; 0: none.
     sample_tokens: int = option(200, "length of the generated samples", minimum=0)
     # Keras steps_per_execution: train steps per host round trip.
@@ -79,9 +83,10 @@ class TrainConfig:
     # profiler into the run's logs/ (TensorBoard's Profile tab); 0: off.
     profile_steps: int = option(0, "steps traced by the TensorFlow profiler (0: off)", minimum=0)
     profile_start: int = option(10, "first profiled step", minimum=0)
-    # Fine-tuning. A run directory whose weights, tokenizer and model section start this run
-    # (`tf-lm train --init-from RUN`); empty: random weights.
-    init_from: str = option("", "run directory whose weights start this run (fine-tuning)")
+    # Fine-tuning. A run directory or export whose weights, tokenizer and model section start
+    # this run (`tf-lm train --init-from RUN_OR_EXPORT`); empty: random weights.
+    init_from: str = option(
+        "", "run directory or export whose weights start this run (fine-tuning)")
     # Freeze the token/position embeddings (tied: the output layer too) and/or the bottom N
     # Transformer blocks.
     freeze_embeddings: bool = option(False, "freeze the embeddings")

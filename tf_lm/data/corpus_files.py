@@ -30,14 +30,20 @@ def _text_files_in(directory):
     return [os.path.join(directory, n) for n in names]
 
 
+def split_of(path):
+    """The split a file or folder name says (`train`, `valid`, `test`), or None."""
+    name = os.path.basename(os.path.normpath(path)).lower()
+    matched = [s for s, pattern in _SPLIT_PATTERNS.items() if pattern.search(name)]
+    return matched[0] if len(matched) == 1 else None
+
+
 def _split_files(files):
     """{split: [files]} when the file names say train/valid/test, else None."""
     splits, unlabeled = {}, []
     for path in files:
-        name = os.path.basename(path).lower()
-        matched = [s for s, pattern in _SPLIT_PATTERNS.items() if pattern.search(name)]
-        if len(matched) == 1:
-            splits.setdefault(matched[0], []).append(path)
+        split = split_of(path)
+        if split:
+            splits.setdefault(split, []).append(path)
         else:
             unlabeled.append(path)
     if not splits:

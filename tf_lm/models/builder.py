@@ -7,6 +7,7 @@ import keras
 from tf_lm.models.causal_lm import CausalLM
 from tf_lm.models.gpt_backbone import GPTBackbone
 from tf_lm.models.recurrent_backbone import RecurrentBackbone
+from tf_lm.models.text_classifier import TextClassifier
 
 logger = logging.getLogger("tf_lm")
 
@@ -73,4 +74,28 @@ def build_causal_lm(model_config, vocabulary_size, sequence_length, dtype=None, 
                                                               vocabulary)
         logger.info("%s from %s", coverage, model_config.word_vectors)
         model.word_vector_coverage = coverage
+    return model
+
+
+def build_text_classifier(model_config, vocabulary_size, sequence_length, label_names,
+                          dtype=None, vocabulary=None):
+    """A built `TextClassifier` for `model_config` over `label_names`' classes.
+
+    Args:
+        model_config: a `ModelConfig` (`pooling`, `classifier_dropout`, the backbone's keys).
+        vocabulary_size, sequence_length: as for `build_causal_lm`.
+        label_names: the class names in label order.
+        dtype, vocabulary: as for `build_causal_lm`.
+    """
+    backbone = build_backbone(model_config, vocabulary_size, sequence_length, dtype=dtype)
+    model = TextClassifier(backbone, len(label_names), label_names=label_names,
+                           pooling=model_config.pooling, dropout=model_config.classifier_dropout,
+                           dtype=dtype, name="text_classifier")
+    model.build()
+    if model_config.word_vectors:
+        if vocabulary is None:
+            raise ValueError("`model.word_vectors` needs the tokenizer's vocabulary. Received: "
+                             "vocabulary=None")
+        model.word_vector_coverage = backbone.token_embedding.load_word_vectors(
+            model_config.word_vectors, vocabulary)
     return model

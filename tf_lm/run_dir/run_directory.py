@@ -6,10 +6,12 @@ import time
 
 from tf_lm.config import Config
 from tf_lm.errors import InputError
-from tf_lm.models import build_causal_lm, load_model
+from tf_lm.models import build_causal_lm, build_text_classifier, load_model
+from tf_lm.models.lora_adapters import with_adapters_merged
 from tf_lm.optimizers import build_optimizer
 from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refuse
 from tf_lm.tokenizers import load_tokenizer
+from tf_lm.tokenizers.text_preprocessor import TextPreprocessor
 
 
 class RunDirectory:
@@ -24,6 +26,7 @@ class RunDirectory:
         logs/train, logs/validation   TensorBoard event files
         training_log.csv    Keras CSVLogger, one row per checkpoint interval
         model.keras         the final model (Keras format, reloads with safe_mode=True)
+        labels.json         a classifier's label names, in label order
         finished.json       written last: steps done and final validation figures
 
     Args:
@@ -40,6 +43,7 @@ class RunDirectory:
         self.csv_path = os.path.join(self.path, "training_log.csv")
         self.model_path = os.path.join(self.path, "model.keras")
         self.finished_path = os.path.join(self.path, "finished.json")
+        self.labels_path = os.path.join(self.path, "labels.json")
 
     def stored_config(self):
         """The config this directory was created with, or None."""
@@ -54,16 +58,42 @@ class RunDirectory:
         with open(self.finished_path, encoding="utf-8") as handle:
             return json.load(handle)
 
-    def load(self):
+    def load(self, adapters=None):
         """(config, tokenizer, model) of this run, for generation, evaluation and export.
 
         The model is the final `model.keras` when the run finished, else the best checkpoint,
         else the newest backup (an interrupted run). A directory with none of them is refused.
+
+        Args:
+            adapters: a LoRA adapters file fine-tuned from this run (`adapters.safetensors`),
+                merged into the returned model's kernels.
         """
         config = self.require_config()
         tokenizer = load_tokenizer(self.tokenizer_dir)
+        model = self._model(config, tokenizer)
+        if adapters:
+            if not os.path.isfile(adapters):
+                raise InputError(f"LoRA adapters file not found: '{adapters}'")
+            model = with_adapters_merged(model, adapters)
+        return config, tokenizer, model
+
+    def preprocessor(self):
+        """The `TextPreprocessor` a classifier run applies before its tokenizer (one that
+        does nothing for a language model)."""
+        return TextPreprocessor.load(self.tokenizer_dir)
+
+    def label_names(self):
+        """A classifier run's label names."""
+        try:
+            with open(self.labels_path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError) as e:
+            raise InputError(f"Classifier run {self.path}: cannot read labels.json: {e}") \
+                from None
+
+    def _model(self, config, tokenizer):
         if os.path.exists(self.model_path):
-            return config, tokenizer, load_model(self.model_path, compile=False)
+            return load_model(self.model_path, compile=False)
         weights = os.path.join(self.checkpoints_dir, "best.weights.h5")
         if not os.path.exists(weights):
             backups = latest_backups(self.backup_dir)
@@ -71,10 +101,14 @@ class RunDirectory:
                 raise InputError(f"Run directory {self.path} has no model yet: no model.keras, "
                                  "no checkpoints/best.weights.h5 and no backup/.")
             weights = os.path.join(backups[0][1], "model.weights.h5")
-        model = build_causal_lm(config.model, tokenizer.vocabulary_size(),
-                                config.data.block_size)
+        if config.model.task == "classifier":
+            model = build_text_classifier(config.model, tokenizer.vocabulary_size(),
+                                          config.data.block_size, self.label_names())
+        else:
+            model = build_causal_lm(config.model, tokenizer.vocabulary_size(),
+                                    config.data.block_size)
         _load_training_weights(model, config, weights)
-        return config, tokenizer, model
+        return model
 
     def require_config(self):
         """The stored config; a missing directory or one that is not a run is refused."""

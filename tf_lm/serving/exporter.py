@@ -7,9 +7,8 @@ import shutil
 
 from tf_lm.config.export_config import NAME_PATTERN, ExportConfig
 from tf_lm.errors import InputError
+from tf_lm.run_dir.export_directory import ExportDirectory
 from tf_lm.serving.models_config import model_versions
-
-METADATA_FILE = "tf_lm_export.json"
 
 
 def check_name(name):
@@ -39,7 +38,7 @@ def version_directory(base, name, version=None):
 
 
 def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
-                 export_config=None, config=None):
+                 export_config=None, config=None, preprocessor=None):
     """Write `model` and `tokenizer` as `base/name/VERSION/`; returns that path.
 
     The folder holds `saved_model.pb`, `variables/`, `assets/` (the vocabulary),
@@ -49,12 +48,17 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
     numeric folder names only), so the server never sees half a model. An existing version is
     never replaced.
 
+    A `TextClassifier` exports `serving_default` (texts → label, probabilities) and a
+    `classify` signature for TF Serving's Classify API (`ClassifierServingModule`).
+
     Args:
-        model: a built `CausalLM`.
+        model: a built `CausalLM` or `TextClassifier`.
         tokenizer: its tokenizer.
         base, name, version: where (version None: the next integer).
         export_config: `ExportConfig` for the request limits (defaults if None).
-        config: the run's `Config`, recorded in the metadata (optional).
+        config: the run's `Config`, recorded in the metadata (optional; a classifier takes
+            its text length, `data.block_size`, from it).
+        preprocessor: a classifier's `TextPreprocessor` (None: none).
     """
     import tensorflow as tf
 
@@ -64,27 +68,43 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
 
     export_config = export_config or ExportConfig()
     version_directory(base, name, version)  # refuse bad arguments before any work
-    module = ServingModule(model, tokenizer, export_config.max_new_tokens_limit,
-                           export_config.default_max_new_tokens, export_config.max_input_tokens)
+    classifier = hasattr(model, "label_names")
+    if classifier:
+        from tf_lm.serving.classifier_serving_module import ClassifierServingModule
+        from tf_lm.tokenizers.text_preprocessor import TextPreprocessor
+
+        preprocessor = preprocessor or TextPreprocessor()
+        module = ClassifierServingModule(model, tokenizer, preprocessor,
+                                         _classifier_length(model, config))
+    else:
+        module = ServingModule(model, tokenizer, export_config.max_new_tokens_limit,
+                               export_config.default_max_new_tokens,
+                               export_config.max_input_tokens)
     with _reserved_version(base, name, version) as final:
         temporary = os.path.join(os.path.dirname(final), f".tmp-{os.path.basename(final)}")
         shutil.rmtree(temporary, ignore_errors=True)  # left by a killed export; ours now
         try:
             tf.saved_model.save(module, temporary, signatures=module.signatures())
+            if classifier:
+                from tf_lm.serving.classifier_serving_module import mark_classify_signature
+
+                mark_classify_signature(temporary)
             bad = unservable_ops(saved_model_ops(temporary))
             if bad:
                 raise InputError(f"The exported graph has ops TF Serving cannot run: {bad}")
-            extra = os.path.join(temporary, "assets.extra")
+            layout = ExportDirectory(temporary)
+            extra = os.path.dirname(layout.metadata_path)
             os.makedirs(extra, exist_ok=True)
             write_warmup_requests(os.path.join(extra, WARMUP_FILE), module, name,
-                                  _warmup_text(tokenizer, module.start_ids))
-            with open(os.path.join(extra, METADATA_FILE), "w", encoding="utf-8") as handle:
+                                  _warmup_text(tokenizer, getattr(module, "start_ids", ())))
+            with open(layout.metadata_path, "w", encoding="utf-8") as handle:
                 json.dump(_metadata(module, tokenizer, name, final, config), handle, indent=2)
                 handle.write("\n")
-            keras_dir = os.path.join(temporary, "keras")
-            os.makedirs(keras_dir)
-            model.save(os.path.join(keras_dir, "model.keras"))
-            tokenizer.save(os.path.join(keras_dir, "tokenizer"))
+            os.makedirs(os.path.dirname(layout.model_path))
+            model.save(layout.model_path)
+            tokenizer.save(layout.tokenizer_dir)
+            if classifier:
+                preprocessor.save(layout.tokenizer_dir)
             os.rename(temporary, final)  # `final` does not exist: the reservation holds it
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -124,20 +144,34 @@ def _reserved_version(base, name, version):
         os.remove(lock)
 
 
-def export_run(run_dir, base=None, name=None, version=None):
+def export_run(run_dir, base=None, name=None, version=None, adapters=None):
     """Export the model of a run directory (see `export_model`); returns the version path.
 
-    `base`, `name` and `version` default to the run's `export` config.
+    `base`, `name` and `version` default to the run's `export` config; `adapters`, a LoRA
+    adapters file fine-tuned from this run, is merged into the kernels first.
     """
     from tf_lm.run_dir.run_directory import RunDirectory
 
-    config, tokenizer, model = RunDirectory(run_dir).load()
+    run = RunDirectory(run_dir)
+    config, tokenizer, model = run.load(adapters)
     export_config = config.export
     base = base if base is not None else export_config.base
     name = name if name is not None else export_config.name
     version = version if version is not None else export_config.version
     version_directory(base, name, version)  # refuse before the slow part
-    return export_model(model, tokenizer, base, name, version, export_config, config)
+    return export_model(model, tokenizer, base, name, version, export_config, config,
+                        run.preprocessor())
+
+
+def _classifier_length(model, config):
+    """Tokens per text: the run's `data.block_size`, else the backbone's context."""
+    if config is not None:
+        return config.data.block_size
+    length = getattr(model.backbone, "sequence_length", None)
+    if not length:
+        raise InputError("A recurrent classifier has no context of its own; pass config= (its "
+                         "run's config) so the export knows how many tokens a text keeps")
+    return length
 
 
 def _warmup_text(tokenizer, start_ids):
@@ -151,12 +185,20 @@ def _warmup_text(tokenizer, start_ids):
 def _metadata(module, tokenizer, name, path, config):
     import tf_lm
 
-    return {
+    common = {
         "format_version": 1,
         "tf_lm_version": tf_lm.__version__,
         "name": name,
         "version": int(os.path.basename(path)),
         "signatures": _signature_summary(module),
+    }
+    if hasattr(module, "describe"):  # a classifier
+        return {**common, **module.describe(), "tokenizer": tokenizer.kind,
+                "vocabulary_size": int(tokenizer.vocabulary_size()),
+                "config": config.to_dict() if config is not None else None}
+    return {
+        **common,
+        "task": "causal_lm",
         "defaults": module.defaults,
         "limits": {"max_new_tokens": module.max_new_tokens_limit,
                    "max_input_tokens": module.max_input_tokens},

@@ -154,7 +154,7 @@ class ServingModule(tf.Module):
 
     def _prompt_ids(self, prompts):
         """Token ids of each prompt: `prompt_rules.prompt_ids`, as `TextGenerator` runs it."""
-        ids = prompt_ids(self.tokenizer, _check_utf8("prompts", prompts), self.start_ids)
+        ids = prompt_ids(self.tokenizer, check_utf8("prompts", prompts), self.start_ids)
         return self._checked_length("prompts", ids)
 
     def _checked_length(self, name, ids):
@@ -172,7 +172,7 @@ class ServingModule(tf.Module):
     # score --------------------------------------------------------------------------------
 
     def _score(self, texts):
-        texts = _check_utf8("texts", texts)
+        texts = check_utf8("texts", texts)
         ids = self._checked_length("texts", tf.cast(self.tokenizer.tokenize(texts), tf.int32))
         num_tokens = tf.cast(ids.row_lengths(), tf.int32)
         check = tf.debugging.Assert(
@@ -216,7 +216,7 @@ class ServingModule(tf.Module):
         return {"logits": tf.cast(logits[:, -1, :], tf.float32)}
 
 
-def _check_utf8(name, strings):
+def check_utf8(name, strings):
     valid = tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace",
                                          replacement_char=0xFFFD) == strings
     check = tf.debugging.Assert(

@@ -6,6 +6,12 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def warmup_inputs(module, text):
+    if hasattr(module, "classify"):  # a classifier: two rows, as a batching server wants
+        return {"serving_default": {"texts": [text, text[:1] or "a"]}}
+    return _language_model_inputs(module, text)
+
+
+def _language_model_inputs(module, text):
     """{signature: {input: value}} covering every signature, every input set, one per row.
 
     Every input is sent (none left to its default) with one value per row: a server with
@@ -30,10 +36,13 @@ def _tensor(name, value):
 
 
 def write_warmup_requests(path, module, model_name, text):
-    """Write one `PredictionLog` per signature to the TFRecord file `path`."""
+    """Write one `PredictionLog` per signature to the TFRecord file `path` (a classifier's
+    `classify` signature as a `ClassifyLog`)."""
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
     with tf.io.TFRecordWriter(path) as writer:
+        if hasattr(module, "classify"):
+            writer.write(_classify_log(model_name, [text, text[:1] or "a"]).SerializeToString())
         for signature, inputs in warmup_inputs(module, text).items():
             request = predict_pb2.PredictRequest()
             request.model_spec.name = model_name
@@ -45,13 +54,34 @@ def write_warmup_requests(path, module, model_name, text):
             writer.write(log.SerializeToString())
 
 
+def text_examples(texts, feature="text"):
+    """Serialized `tf.Example`s with one string feature: the Classify API's input."""
+    return [tf.train.Example(features=tf.train.Features(feature={
+        feature: tf.train.Feature(bytes_list=tf.train.BytesList(value=[t.encode("utf-8")]))}))
+        .SerializeToString() for t in texts]
+
+
+def _classify_log(model_name, texts):
+    from tensorflow_serving.apis import classification_pb2, prediction_log_pb2
+
+    request = classification_pb2.ClassificationRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = "classify"
+    for example in text_examples(texts):
+        request.input.example_list.examples.add().ParseFromString(example)
+    return prediction_log_pb2.PredictionLog(
+        classify_log=prediction_log_pb2.ClassifyLog(request=request))
+
+
 def read_warmup_requests(path):
-    """The `PredictRequest`s of a warmup file, in order."""
+    """The requests of a warmup file, in order (`PredictRequest`s, `ClassificationRequest`s)."""
     from tensorflow_serving.apis import prediction_log_pb2
 
     requests = []
     for record in tf.data.TFRecordDataset(path):
         log = prediction_log_pb2.PredictionLog()
         log.ParseFromString(record.numpy())
-        requests.append(log.predict_log.request)
+        kind = log.WhichOneof("log_type")
+        requests.append(log.classify_log.request if kind == "classify_log"
+                        else log.predict_log.request)
     return requests

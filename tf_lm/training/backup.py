@@ -6,7 +6,7 @@ import os
 import keras
 
 from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refuse
-from tf_lm.training.fine_tuning import ADAPTERS_FILE, adapted_layers, load_adapters, save_adapters
+from tf_lm.models.lora_adapters import ADAPTERS_FILE, adapted_layers, load_adapters, save_adapters
 from tf_lm.utils import atomic
 
 

@@ -53,15 +53,15 @@ def slice_batches(model, slices):
 def sliced_train_step(model, data, slices):
     """Keras' TensorFlow `train_step`, with the gradient summed over `slices` slices."""
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-    rows = tf.shape(x)[0]
+    rows = tf.shape(tf.nest.flatten(x)[0])[0]  # x may be a dict (a classifier's inputs)
     sizes = tf.stack([(rows + slices - 1 - i) // slices for i in range(slices)])  # sum = rows
-    parts = [tf.split(t, sizes, num=slices) if t is not None else [None] * slices
-             for t in (x, y, sample_weight)]
+    parts = [_split(t, sizes, slices) for t in (x, y, sample_weight)]
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     weights = model.trainable_weights
     gradients, predictions = [None] * len(weights), []
     for x_slice, y_slice, weight_slice in zip(*parts):
-        share = tf.cast(tf.shape(x_slice)[0], tf.float32) / tf.cast(rows, tf.float32)
+        slice_rows = tf.shape(tf.nest.flatten(x_slice)[0])[0]
+        share = tf.cast(slice_rows, tf.float32) / tf.cast(rows, tf.float32)
         with tf.GradientTape() as tape:
             y_pred = model(x_slice, training=True)
             loss = model.compute_loss(x=x_slice, y=y_slice, y_pred=y_pred,
@@ -69,7 +69,7 @@ def sliced_train_step(model, data, slices):
             # Keras logs `loss` from this tracker, which no public API updates; the unscaled
             # mean, as Keras' own step logs it.
             model._loss_tracker.update_state(loss * replicas,
-                                             sample_weight=tf.shape(x_slice)[0])
+                                             sample_weight=slice_rows)
             loss = model.optimizer.scale_loss(loss)
         grads = tape.gradient(loss, weights)
         gradients = [_added(total, g, tf.cast(share, w.dtype))
@@ -78,6 +78,14 @@ def sliced_train_step(model, data, slices):
     model.optimizer.apply_gradients(zip(gradients, weights))
     return model.compute_metrics(x, y, tf.concat(predictions, axis=0),
                                  sample_weight=sample_weight)
+
+
+def _split(structure, sizes, slices):
+    """`slices` slices of a tensor or a nest of them (None: `slices` Nones)."""
+    if structure is None:
+        return [None] * slices
+    pieces = [tf.split(t, sizes, num=slices) for t in tf.nest.flatten(structure)]
+    return [tf.nest.pack_sequence_as(structure, [p[i] for p in pieces]) for i in range(slices)]
 
 
 def resolve_batch_slices(requested, per_replica_batch, stateful):

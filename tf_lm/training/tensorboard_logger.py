@@ -81,13 +81,13 @@ class TensorBoardLogger(keras.callbacks.Callback):
                 if f"{prefix}loss" in logs:
                     logs[f"{prefix}bits_per_character"] = float(logs[f"{prefix}loss"]) / math.log(2)
         with self._writer("train").as_default(step=step):
-            for key in ("loss", "perplexity", "bits_per_character", "learning_rate",
-                        "tokens_per_second", "gradient_norm"):
+            for key in ("loss", "perplexity", "bits_per_character", "accuracy", "f1",
+                        "learning_rate", "tokens_per_second", "gradient_norm"):
                 if key in logs:
                     tf.summary.scalar(key, float(logs[key]))
         if "val_loss" in logs:
             with self._writer("validation").as_default(step=step):
-                for key in ("loss", "perplexity", "bits_per_character"):
+                for key in ("loss", "perplexity", "bits_per_character", "accuracy", "f1"):
                     if f"val_{key}" in logs:
                         tf.summary.scalar(key, float(logs[f"val_{key}"]))
                 if self.sample_fn is not None:

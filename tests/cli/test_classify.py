@@ -1,0 +1,159 @@
+"""A text classifier through the commands: train, evaluate, predict, export, served."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.cli.conftest import TINY_RUN, run_cli
+from tests.serving.conftest import serve_like_tf_serving
+
+GOOD = ["good", "great", "fine", "lovely", "superb"]
+BAD = ["bad", "awful", "dull", "poor", "tired"]
+FILLER = ["the film was", "it is", "a story that is", "this one is", "the acting was"]
+CLASSIFIER = ["--model.task=classifier", "--data.tokenizer=word", "--data.valid_fraction=0.2",
+              "--data.test_fraction=0.2", "--train.learning_rate=1e-2"]
+
+
+def texts(words, seed):
+    rng = np.random.default_rng(seed)
+    return [f"{FILLER[rng.integers(5)]} {words[rng.integers(5)]} ." for _ in range(60)]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reviews")
+    (root / "reviews.pos").write_text("\n".join(texts(GOOD, 1)) + "\n", encoding="utf-8")
+    (root / "reviews.neg").write_text("\n".join(texts(BAD, 2)) + "\n", encoding="utf-8")
+    return root
+
+
+def train(capsys, corpus, run_dir, *flags):
+    tiny = [f for f in TINY_RUN if not f.startswith("--train.steps")]
+    code, out, err = run_cli(capsys, "train", "--run-dir", str(run_dir),
+                             f"--data.corpus={corpus}", *tiny, *CLASSIFIER,
+                             "--train.steps=30", "--train.eval_interval=10",
+                             "--train.checkpoint_interval=10", *flags)
+    assert code == 0, err
+    return out
+
+
+@pytest.fixture(scope="module")
+def classifier(corpus, tmp_path_factory):
+    from tf_lm.cli.main import main
+
+    run_dir = tmp_path_factory.mktemp("classifier") / "run"
+    tiny = [f for f in TINY_RUN if not f.startswith("--train.steps")]
+    assert main(["train", "--run-dir", str(run_dir), f"--data.corpus={corpus}", *tiny,
+                 *CLASSIFIER, "--train.steps=30", "--train.eval_interval=10",
+                 "--train.checkpoint_interval=10", "--data.lowercase=true",
+                 "--data.stopwords=english"]) == 0
+    return run_dir
+
+
+def test_train_reports_accuracy_and_saves_labels_and_preprocessing(classifier):
+    finished = json.loads((classifier / "finished.json").read_text())
+    assert finished["val_accuracy"] >= 0.9 and finished["val_macro_f1"] >= 0.9
+    assert json.loads((classifier / "labels.json").read_text()) == ["neg", "pos"]
+    preprocessing = json.loads((classifier / "tokenizer" / "preprocessing.json").read_text())
+    assert preprocessing["lowercase"] and "the" in preprocessing["stopwords"]
+    assert "the" not in (classifier / "tokenizer" / "vocabulary.txt").read_text().split()
+
+
+def test_evaluate_reports_per_class_figures_and_the_confusion_matrix(capsys, classifier):
+    code, out, err = run_cli(capsys, "evaluate", "--run-dir", str(classifier), "--split",
+                             "test", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["texts"] == 24 and report["labels"] == ["neg", "pos"]
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.sum() == 24 and matrix.sum(axis=1).tolist() == [12, 12]
+    assert report["accuracy"] == pytest.approx(np.trace(matrix) / 24)
+    assert set(report["per_class"]["pos"]) == {"precision", "recall", "f1", "support"}
+    code, out, _ = run_cli(capsys, "evaluate", "--run-dir", str(classifier))
+    assert code == 0 and "macro F1" in out and "confusion matrix" in out
+
+
+def test_predict_then_the_export_answers_the_same_through_predict_and_classify(
+        capsys, classifier, tmp_path):
+    code, out, err = run_cli(capsys, "predict", "--run-dir", str(classifier), "--json",
+                             "--text", "The film was SUPERB .", "--text", "it is awful .")
+    assert code == 0, err
+    predicted = [json.loads(line) for line in out.splitlines()]
+    assert [p["label"] for p in predicted] == ["pos", "neg"]
+    code, _, err = run_cli(capsys, "export", "--run-dir", str(classifier), "--base",
+                           str(tmp_path))
+    assert code == 0, err
+    path = str(tmp_path / "tf_lm" / "1")
+    report, answers = serve_like_tf_serving(path, [
+        {"instances": [{"texts": "The film was SUPERB ."}, {"texts": "it is awful ."}]},
+        {"signature_name": "classify",
+         "examples": [{"text": "The film was SUPERB ."}, {"text": "it is awful ."}]},
+        {"signature_name": "classify", "examples": [{"review": "no text feature"}]},
+        {"signature_name": "classify", "examples": []},
+        {"inputs": {"texts": []}},
+    ], tmp_path)
+    assert not [op for op in report["not_in_core"] if op.startswith("Xla") or "PyFunc" in op]
+    assert answers[0]["outputs"]["label"] == ["pos", "neg"]
+    for served, local in zip(answers[0]["outputs"]["probabilities"], predicted):
+        np.testing.assert_allclose(served, [local["probabilities"][n] for n in ("neg", "pos")],
+                                   atol=1e-5)
+    assert [[c for c, _ in row] for row in answers[1]["results"]] == [["neg", "pos"]] * 2
+    np.testing.assert_allclose([[s for _, s in row] for row in answers[1]["results"]],
+                               answers[0]["outputs"]["probabilities"], atol=1e-6)
+    assert "Feature: text (data type: string) is required" in answers[2]["error"]
+    assert "empty batch" in answers[3]["error"] and "empty batch" in answers[4]["error"]
+    from tf_lm.serving.warmup import read_warmup_requests
+
+    warmup = read_warmup_requests(f"{path}/assets.extra/tf_serving_warmup_requests")
+    assert [type(r).__name__ for r in warmup] == ["ClassificationRequest", "PredictRequest"]
+    metadata = json.loads((tmp_path / "tf_lm" / "1" / "assets.extra" /
+                           "tf_lm_export.json").read_text())
+    assert metadata["task"] == "classifier" and metadata["labels"] == ["neg", "pos"]
+
+
+def test_a_classifier_starts_from_a_language_models_backbone(capsys, corpus, tmp_path):
+    lm_corpus = tmp_path / "unlabelled.txt"
+    lm_corpus.write_text("\n".join(texts(GOOD, 3) + texts(BAD, 4)) + "\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "lm"),
+                           f"--data.corpus={lm_corpus}", "--data.tokenizer=word", *TINY_RUN)
+    assert code == 0, err
+    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"),
+                "--train.restore_best=true")
+    assert f"starting from the weights of {tmp_path / 'lm'}" in out
+    assert "validation: accuracy" in out and "restored the best validation weights" in out
+    from tf_lm.run_dir import RunDirectory
+
+    run = RunDirectory(str(tmp_path / "tuned"))
+    final = run.load()[2]
+    best = run.load()[2]
+    best.load_weights(str(tmp_path / "tuned" / "checkpoints" / "best.weights.h5"))
+    for a, b in zip(final.weights, best.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    config = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert config["model"]["task"] == "classifier" and config["model"]["hidden_dim"] == 16
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--model.num_classes=3"], "model.num_classes=3 but the labelled corpus"),
+    (["--data.sampler=contiguous", "--model.architecture=lstm"], "data.sampler='contiguous'"),
+])
+def test_bad_classifier_configs_are_refused(capsys, corpus, tmp_path, flags, message):
+    tiny = [f for f in TINY_RUN if not f.startswith("--train.steps")]
+    code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "bad"),
+                           f"--data.corpus={corpus}", *tiny, *CLASSIFIER, *flags)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_commands_refuse_the_wrong_kind_of_run(capsys, classifier, run_dir):
+    code, _, err = run_cli(capsys, "generate", "--run-dir", str(classifier))
+    assert code == 2 and "is a classifier, which does not generate text" in err
+    code, _, err = run_cli(capsys, "predict", "--run-dir", str(run_dir), "--text", "hi")
+    assert code == 2 and "is a language model, not a classifier" in err
+    code, _, err = run_cli(capsys, "predict", "--run-dir", str(classifier), "--text", " ")
+    assert code == 2 and "Text 1 is empty" in err
+    code, _, err = run_cli(capsys, "evaluate", "--run-dir", str(classifier),
+                           "--continuations", "2")
+    assert code == 2 and "apply to language models" in err
+    code, _, err = run_cli(capsys, "train", "--data.stopwords=english", "--no-export")
+    assert code == 2 and "apply to classifier runs" in err

@@ -1,0 +1,70 @@
+"""`tf-lm predict`: the label and class probabilities of texts, from a classifier run."""
+
+import json
+import sys
+
+DESCRIPTION = """Classify texts with the classifier of a run directory: each text's label and
+the probability of every class. Texts come from --text (repeatable) and/or --file (one text a
+line; '-' reads standard input)."""
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("predict", help="classify texts with a classifier run",
+                                   description=DESCRIPTION)
+    parser.add_argument("--run-dir", required=True, metavar="DIR", help="a classifier run")
+    parser.add_argument("--text", action="append", default=[], metavar="TEXT",
+                        help="a text to classify (repeatable)")
+    parser.add_argument("--file", metavar="FILE", help="texts, one a line ('-': stdin)")
+    parser.add_argument("--adapters", metavar="FILE",
+                        help="a LoRA adapters file fine-tuned from this run, merged first")
+    parser.add_argument("--json", action="store_true", help="one JSON object per text")
+    parser.set_defaults(run=run, parser=parser)
+    return parser
+
+
+def run(args, extra):
+    if extra:
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    from tf_lm.errors import InputError
+
+    texts = list(args.text) + _read(args.file)
+    if not texts:
+        raise InputError("No text to classify: give --text TEXT or --file FILE")
+    for number, text in enumerate(texts, 1):
+        if not text.strip():
+            raise InputError(f"Text {number} is empty; a classifier needs some text")
+    from tf_lm.evaluation import class_probabilities
+    from tf_lm.run_dir.run_directory import RunDirectory
+
+    run_dir = RunDirectory(args.run_dir)
+    if run_dir.require_config().model.task != "classifier":
+        raise InputError(f"{run_dir.path} is a language model, not a classifier; use "
+                         "`tf-lm generate` or `tf-lm evaluate`")
+    config, tokenizer, model = run_dir.load(args.adapters)
+    probabilities = class_probabilities(model, tokenizer, run_dir.preprocessor(), texts,
+                                        config.data.block_size)
+    for text, row in zip(texts, probabilities):
+        label = model.label_names[int(row.argmax())]
+        if args.json:
+            print(json.dumps({"text": text, "label": label,
+                              "probabilities": dict(zip(model.label_names,
+                                                        map(float, row)))}))
+        else:
+            print(f"{label}\t{float(row.max()):.4f}\t{text}")
+    return 0
+
+
+def _read(path):
+    if path is None:
+        return []
+    if path == "-":
+        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    from tf_lm.errors import InputError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [line.rstrip("\n") for line in handle if line.strip()]
+    except FileNotFoundError:
+        raise InputError(f"--file: no such file '{path}'") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"--file '{path}' is not UTF-8 text: {e}") from None
