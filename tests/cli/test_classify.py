@@ -143,6 +143,7 @@ def test_bad_classifier_configs_are_refused(capsys, corpus, tmp_path, flags, mes
     code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "bad"),
                            f"--data.corpus={corpus}", *tiny, *CLASSIFIER, *flags)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
 
 
 def test_commands_refuse_the_wrong_kind_of_run(capsys, classifier, run_dir):

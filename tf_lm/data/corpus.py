@@ -12,7 +12,9 @@ SPLITS = ("train", "valid", "test")
 _BLOCK = 1 << 20
 
 
-def _decode(path, errors):
+def read_text(path, errors):
+    """A UTF-8 file's text with '\\n' line ends; invalid UTF-8 refused with its byte offset
+    (or replaced: `errors='replace'`)."""
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -133,7 +135,7 @@ class Corpus:
 
     def _read_in_memory(self):
         def join(paths):
-            parts = [_decode(p, self.encoding_errors) for p in paths]
+            parts = [read_text(p, self.encoding_errors) for p in paths]
             return "".join(p if p.endswith("\n") or i == len(parts) - 1 else p + "\n"
                            for i, p in enumerate(parts))
 

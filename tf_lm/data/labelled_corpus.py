@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from tf_lm.data.corpus import read_text
 from tf_lm.data.corpus_files import split_of
 from tf_lm.errors import InputError
 
@@ -166,7 +167,7 @@ def _read(paths, errors):
     for path in paths:
         stem, extension = os.path.splitext(os.path.basename(path))
         label = extension[1:] if len(stems) == 1 and extension else stem
-        lines = _text(path, errors).split("\n")
+        lines = read_text(path, errors).split("\n")
         if lines and not lines[-1]:
             lines.pop()  # the file's last newline
         for number, line in enumerate(lines, 1):
@@ -182,7 +183,7 @@ def _read_class_folder(directory, label, errors):
     rows = []
     for name in names:
         path = os.path.join(directory, name)
-        text = _text(path, errors).strip()
+        text = read_text(path, errors).strip()
         if not text:
             raise InputError(f"{path}: empty text")
         rows.append((label, text, path))
@@ -191,7 +192,7 @@ def _read_class_folder(directory, label, errors):
 
 def _read_table(path, errors):
     delimiter = TABLE_DELIMITERS[os.path.splitext(path)[1].lower()]
-    records = list(csv.reader(io.StringIO(_text(path, errors)), delimiter=delimiter))
+    records = list(csv.reader(io.StringIO(read_text(path, errors)), delimiter=delimiter))
     label_column, text_column, start = 0, 1, 0
     header = [field.strip().lower() for field in records[0]] if records else []
     if len(header) == 2 and set(header) & set(_TEXT_COLUMNS) and set(header) & set(
@@ -214,16 +215,6 @@ def _read_table(path, errors):
     if not rows:
         raise InputError(f"Labelled corpus file '{path}' holds no rows")
     return rows
-
-
-def _text(path, errors):
-    with open(path, "rb") as handle:
-        data = handle.read()
-    try:
-        return data.decode("utf-8", errors=errors).replace("\r\n", "\n")
-    except UnicodeDecodeError as e:
-        raise InputError(f"'{path}' is not valid UTF-8 at byte offset {e.start} ({e.reason}); "
-                         "fix the file or pass data.encoding_errors=replace") from None
 
 
 def _stratified(splits, wanted, fractions, seed):

@@ -12,8 +12,8 @@ def class_probabilities(model, tokenizer, preprocessor, texts, length, batch_siz
     texts = list(texts)
     dataset = classification_dataset(texts, np.zeros(len(texts), np.int32), tokenizer,
                                      preprocessor, length, batch_size)
-    logits = [model(inputs, training=False) for inputs, _ in dataset]
-    return tf.nn.softmax(tf.cast(tf.concat(logits, axis=0), tf.float32)).numpy()
+    logits = model.predict(dataset.map(lambda inputs, _: inputs), verbose=0)  # compiled
+    return tf.nn.softmax(tf.cast(logits, tf.float32)).numpy()
 
 
 def classification_report(probabilities, labels, label_names):

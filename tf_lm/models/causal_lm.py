@@ -4,11 +4,12 @@ import keras
 import keras_hub
 from keras import ops
 
+from tf_lm.models.task import Task
 from tf_lm.utils.serializable import clone_initializer, serializable
 
 
 @serializable
-class CausalLM(keras.Model):
+class CausalLM(Task):
     """P(token_t | tokens_<t) for every position: the backbone's hidden states → vocabulary logits.
 
     The head is the token embedding used backwards (`tie_embeddings=True`, logits = h · Eᵀ) or a
@@ -143,20 +144,12 @@ class CausalLM(keras.Model):
             metrics = [keras_hub.metrics.Perplexity(from_logits=from_logits, name="perplexity")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
-    def compile_from_config(self, config):
-        """Recompile a reloaded `.keras` model with its saved optimizer, loss and metrics."""
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.vocabulary_size,)
 
     def get_config(self):
         config = super().get_config()
         config.update({
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
             "tie_embeddings": self.tie_embeddings,
             "head_activation": self.head_activation,
             "head_use_bias": self.head_use_bias,
@@ -165,9 +158,3 @@ class CausalLM(keras.Model):
                                       keras.initializers.serialize(self.head_bias_initializer)),
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)

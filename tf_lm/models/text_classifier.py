@@ -4,11 +4,12 @@ import keras
 
 from tf_lm.layers.sequence_pooling import SequencePooling
 from tf_lm.metrics.sparse_f1_score import SparseF1Score
+from tf_lm.models.task import Task
 from tf_lm.utils.serializable import serializable
 
 
 @serializable
-class TextClassifier(keras.Model):
+class TextClassifier(Task):
     """P(class | text): the backbone's hidden states, pooled, dropout, a dense layer.
 
     keras-hub's `TextClassifier` shape (backbone → pooled → dropout → `Dense(num_classes)`),
@@ -88,28 +89,15 @@ class TextClassifier(keras.Model):
                        SparseF1Score(self.num_classes, name="f1")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
-    def compile_from_config(self, config):
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
     def compute_output_shape(self, input_shape):
         return (None, self.num_classes)
 
     def get_config(self):
         config = super().get_config()
         config.update({
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
             "num_classes": self.num_classes,
             "label_names": self.label_names,
             "pooling": self.pooling,
             "dropout": self.dropout,
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)

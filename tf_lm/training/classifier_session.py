@@ -26,27 +26,33 @@ class ClassifierSession(Session):
         self.samples_text = False
         self.validation_steps = None  # every validation text, each validation
 
-    def data(self):
-        config, data_config = self.config, self.config.data
-        self.corpus = corpus = LabelledCorpus.from_config(data_config)
-        self.label_names = corpus.label_names
+    @staticmethod
+    def load_data(config):
+        """The labelled corpus, checked against the config: called before the run directory is
+        touched, so bad data leaves nothing written."""
+        corpus = LabelledCorpus.from_config(config.data)
         wanted = config.model.num_classes
-        if wanted and wanted != len(self.label_names):
+        if wanted and wanted != len(corpus.label_names):
             raise InputError(f"model.num_classes={wanted} but the labelled corpus "
-                             f"{data_config.corpus} has {len(self.label_names)} classes: "
-                             f"{self.label_names}")
+                             f"{config.data.corpus} has {len(corpus.label_names)} classes: "
+                             f"{corpus.label_names}")
+        texts, batch = len(corpus.texts("train")), config.train.batch_size
+        if texts < batch:
+            raise InputError(f"The training split of {config.data.corpus} has {texts} texts, "
+                             f"fewer than one batch (train.batch_size={batch})")
+        return corpus
+
+    def data(self, corpus=None):
+        config, data_config = self.config, self.config.data
+        self.corpus = corpus = corpus or self.load_data(config)
+        self.label_names = corpus.label_names
         self.preprocessor = TextPreprocessor.from_config(data_config)
         self.tokenizer = tokenizer_for_run(config, _Preprocessed(corpus, self.preprocessor),
                                            self.shared, self.chief)
         if self.chief:
             self.preprocessor.save(self.shared.tokenizer_dir)
             atomic.write_json(self.shared.labels_path, self.label_names)
-        texts = len(corpus.texts("train"))
-        batch = config.train.batch_size
-        if texts < batch:
-            raise InputError(f"The training split has {texts} texts, fewer than one batch "
-                             f"(train.batch_size={batch})")
-        self._schedule(texts // batch)
+        self._schedule(len(corpus.texts("train")) // config.train.batch_size)
         self.has_valid = "valid" in corpus.split_names
         if not self.has_valid:
             self.echo("warning: no validation split (data.valid_fraction=0 and no valid file): "

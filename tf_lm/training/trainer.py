@@ -52,6 +52,8 @@ def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
     slices = resolve_batch_slices(train_config.batch_slices,
                                   train_config.batch_size // replicas, stateful_training(config))
     chief = is_chief(strategy)
+    classifier = config.model.task == "classifier"
+    labelled = ClassifierSession.load_data(config) if classifier else None  # before any write
     shared = RunDirectory(run_dir)
     scratch = None
     if chief:
@@ -69,9 +71,12 @@ def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
                  "old run is moved aside) or choose another --run-dir.")
             return TrainResult(shared.path, "already_finished", record["steps"],
                                val_loss=record["val_loss"])
-        session_class = ClassifierSession if config.model.task == "classifier" else Session
-        session = session_class(config, strategy, slices, chief, shared, run, echo)
-        session.data()
+        if classifier:
+            session = ClassifierSession(config, strategy, slices, chief, shared, run, echo)
+            session.data(labelled)
+        else:
+            session = Session(config, strategy, slices, chief, shared, run, echo)
+            session.data()
         session.build_model(model)
         session.fit(session.callbacks(callbacks), verbose)
         return session.finish()
