@@ -127,7 +127,7 @@ def _named_splits(items):
                           if not n.startswith("."))
         named = {}
         for child in children:
-            split = split_of(os.path.splitext(child)[0]) or split_of(child)
+            split = split_of(child)
             if split:
                 named.setdefault(split, []).append(child)
         if named and len(sum(named.values(), [])) == len(children):
@@ -135,7 +135,7 @@ def _named_splits(items):
         return {"train": items}
     named = {}
     for item in items:
-        named.setdefault(split_of(os.path.splitext(item)[0]) or "train", []).append(item)
+        named.setdefault(split_of(item) or "train", []).append(item)
     return named if "train" in named else {"train": items}
 
 

@@ -46,10 +46,9 @@ def adapted_layers(model):
 def base_fingerprint(model):
     """sha256 of the weights LoRA leaves frozen (adapted kernels without their adapters), in
     order: equal for the base run and for every model fine-tuned from it with LoRA alone."""
-    adapters, kernels = set(), {}
-    for layer in adapted_layers(model).values():
+    adapters = set()
+    for layer in adapted_layers(model).values():  # `model.weights` holds the frozen `_kernel`
         adapters |= {id(layer.lora_kernel_a), id(layer.lora_kernel_b)}
-        kernels[id(layer._kernel)] = layer._kernel  # Keras keeps the frozen kernel here
     digest = hashlib.sha256()
     for variable in model.weights:
         if id(variable) not in adapters:

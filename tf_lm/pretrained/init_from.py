@@ -14,8 +14,8 @@ DATA_KEYS = ("tokenizer", "vocab_size", "min_freq", "max_vocab_size", "sentencep
              "block_size")
 # Model keys a fine-tune may change: they do not change the backbone's weights. A classifier
 # (model.task) starts from a language model's backbone.
-FREE_MODEL_KEYS = ("dropout", "task", "num_classes", "pooling", "classifier_dropout")
 TASK_KEYS = ("task", "num_classes", "pooling", "classifier_dropout")
+FREE_MODEL_KEYS = ("dropout",) + TASK_KEYS
 
 
 def init_from_config(config, source, explicit=()):

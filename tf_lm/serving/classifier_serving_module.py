@@ -1,5 +1,6 @@
 """The graph TF Serving runs for a classifier: texts in, labels and probabilities out."""
 
+import os
 import types
 
 import tensorflow as tf
@@ -89,8 +90,6 @@ def mark_classify_signature(path, key="classify"):
     answers `:classify` only for a signature named `tensorflow/serving/classify` with a
     string input `inputs` and outputs `classes`/`scores`, which the proto states here.
     """
-    import os
-
     from tensorflow.core.protobuf import saved_model_pb2
 
     pb = os.path.join(path, "saved_model.pb")
