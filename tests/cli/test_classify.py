@@ -1,6 +1,7 @@
 """A text classifier through the commands: train, evaluate, predict, export, served."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -118,20 +119,40 @@ def test_a_classifier_starts_from_a_language_models_backbone(capsys, corpus, tmp
     code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "lm"),
                            f"--data.corpus={lm_corpus}", "--data.tokenizer=word", *TINY_RUN)
     assert code == 0, err
-    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"),
-                "--train.restore_best=true")
+    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"))
     assert f"starting from the weights of {tmp_path / 'lm'}" in out
-    assert "validation: accuracy" in out and "restored the best validation weights" in out
-    from tf_lm.run_dir import RunDirectory
-
-    run = RunDirectory(str(tmp_path / "tuned"))
-    final = run.load()[2]
-    best = run.load()[2]
-    best.load_weights(str(tmp_path / "tuned" / "checkpoints" / "best.weights.h5"))
-    for a, b in zip(final.weights, best.weights):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert "validation: accuracy" in out
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["model"]["task"] == "classifier" and config["model"]["hidden_dim"] == 16
+
+
+def test_restore_best_ends_with_the_best_validation_weights_not_the_last(capsys, tmp_path):
+    # The validation labels are the training labels flipped: the more the model learns, the
+    # worse its validation loss, so the best weights are an early evaluation's.
+    rows = [("pos", t) for t in texts(GOOD, 1)] + [("neg", t) for t in texts(BAD, 2)]
+    (tmp_path / "flipped").mkdir()
+    (tmp_path / "flipped" / "train.tsv").write_text(
+        "".join(f"{label}\t{text}\n" for label, text in rows), encoding="utf-8")
+    (tmp_path / "flipped" / "valid.tsv").write_text("".join(
+        f"{'neg' if label == 'pos' else 'pos'}\t{text}\n" for label, text in rows[::6]),
+        encoding="utf-8")
+    corpus = tmp_path / "flipped"
+    out = train(capsys, corpus, tmp_path / "best", "--train.restore_best=true",
+                "--train.monitor=val_accuracy")
+    step = int(re.search(r"restored the best validation weights \(step (\d+), val_loss "
+                         r"[0-9.]+, val_accuracy [0-9.]+\)", out).group(1))
+    assert step < 30
+    train(capsys, corpus, tmp_path / "last")
+    from tf_lm.run_dir import RunDirectory
+
+    best, last = RunDirectory(str(tmp_path / "best")).load()[2], RunDirectory(
+        str(tmp_path / "last")).load()[2]
+    saved_best = RunDirectory(str(tmp_path / "best")).load()[2]
+    saved_best.load_weights(str(tmp_path / "best" / "checkpoints" / "best.weights.h5"))
+    for a, b in zip(best.weights, saved_best.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+               for a, b in zip(best.weights, last.weights)) > 1e-3
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -158,3 +179,5 @@ def test_commands_refuse_the_wrong_kind_of_run(capsys, classifier, run_dir):
     assert code == 2 and "apply to language models" in err
     code, _, err = run_cli(capsys, "train", "--data.stopwords=english", "--no-export")
     assert code == 2 and "apply to classifier runs" in err
+    code, _, err = run_cli(capsys, "train", "--train.monitor=val_f1", "--no-export")
+    assert code == 2 and "a language model monitors 'val_loss'" in err

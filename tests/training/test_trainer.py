@@ -219,6 +219,30 @@ def test_best_checkpoint_survives_a_failed_save(text_file, tmp_path, monkeypatch
     assert sorted(os.listdir(directory)) == ["best.json", "best.weights.h5"]
 
 
+def test_best_checkpoint_can_follow_a_classifiers_accuracy(tmp_path):
+    from tf_lm.models import CausalLM, GPTBackbone
+    from tf_lm.training.best_checkpoint import BestCheckpoint, describe_best, read_best
+
+    model = CausalLM(GPTBackbone(5, 1, 1, 4, sequence_length=4))
+    model(np.zeros((1, 4), "int32"))
+    callback = BestCheckpoint(tmp_path, monitor="val_accuracy")
+    callback.set_model(model)
+    callback.set_params({"steps": 10})
+    for epoch, logs in enumerate([{"val_loss": 0.5, "val_accuracy": 0.70},
+                                  {"val_loss": 0.6, "val_accuracy": 0.75},  # loss up, acc up
+                                  {"val_loss": 0.4, "val_accuracy": 0.72}]):
+        callback.on_epoch_end(epoch, logs)
+    best = read_best(tmp_path)
+    assert best == {"step": 20, "val_loss": 0.6, "monitor": "val_accuracy",
+                    "val_accuracy": 0.75}
+    assert describe_best(best) == "step 20, val_loss 0.6000, val_accuracy 0.7500"
+    resumed = BestCheckpoint(tmp_path, monitor="val_accuracy")  # starts from the record
+    resumed.set_model(model)
+    resumed.set_params({"steps": 10})
+    resumed.on_epoch_end(3, {"val_loss": 0.3, "val_accuracy": 0.74})
+    assert read_best(tmp_path)["step"] == 20
+
+
 def test_early_stopping_counts_only_epochs_with_a_validation():
     from tf_lm.models import CausalLM, GPTBackbone
     from tf_lm.training.session import _ValidationEarlyStopping

@@ -41,6 +41,13 @@ def run(args, extra):
     if extra:
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.models_config:
+        given = [flag for flag, value in (("--run-dir", args.run_dir),
+                                          ("--adapters", args.adapters)) if value]
+        if given:
+            from tf_lm.errors import InputError
+
+            raise InputError(f"{' and '.join(given)} do not apply to --models-config, which "
+                             "writes the TF Serving config for the models under --base.")
         return _models_config(args)
     if not args.run_dir:
         args.parser.error("--run-dir is required (or --models-config)")

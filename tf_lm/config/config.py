@@ -80,6 +80,10 @@ class Config:
             raise InputError("Config key 'model.num_classes' must be 0 (from the data) or at "
                              "least 2. Received: 1")
         train = self.train
+        if model.task != "classifier" and train.monitor != "val_loss":
+            raise InputError(
+                f"Config key 'train.monitor' is {train.monitor!r}, a classifier's figure; a "
+                "language model monitors 'val_loss'.")
         if model.architecture != "gpt" and (train.freeze_blocks or train.lora_rank):
             raise InputError(
                 "Config keys 'train.freeze_blocks' and 'train.lora_rank' apply to gpt models "

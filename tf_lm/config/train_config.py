@@ -56,10 +56,15 @@ class TrainConfig:
     # Steps between backups for resume; also the Keras epoch (progress bar) and the interval
     # of the TensorBoard scalars. Rounded down to divide train.steps and eval_interval.
     checkpoint_interval: int = option(125, "steps between resumable backups", minimum=1)
-    # Stop after this many validations without a lower val_loss; 0: never.
+    # The validation figure that picks checkpoints/best.weights.h5 and early stopping: a
+    # classifier's loss keeps rising while its accuracy still improves, so it may pick
+    # val_accuracy or val_f1 (macro F1) instead.
+    monitor: str = option("val_loss", "validation figure that picks the best weights",
+                          choices=("val_loss", "val_accuracy", "val_f1"))
+    # Stop after this many validations without a better train.monitor; 0: never.
     early_stopping_patience: int = option(0, "validations without improvement before stopping",
                                           minimum=0)
-    # At the end, go back to the weights of the lowest validation loss (checkpoints/
+    # At the end, go back to the weights of the best train.monitor (checkpoints/
     # best.weights.h5) before the final evaluation and model.keras, as Keras' EarlyStopping
     # does with restore_best_weights. A classifier overfits in a few epochs.
     restore_best: bool = option(False, "end with the best validation weights, not the last")

@@ -121,6 +121,7 @@ def load_adapters(model, path, merged=False):
                              f"{tuple(layer.lora_kernel_b.shape)}")
         if merged:
             delta = (layer.lora_alpha / layer.lora_rank) * (a @ b)
+            # Keras keeps the frozen base in `_kernel`; its `kernel` adds the adapters.
             layer._kernel.assign(np.asarray(layer._kernel) - delta)
         layer.lora_kernel_a.assign(a)
         layer.lora_kernel_b.assign(b)

@@ -19,7 +19,7 @@ from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refus
 from tf_lm.tokenizers.registry import build_tokenizer, load_tokenizer
 from tf_lm.training import fine_tuning
 from tf_lm.training.backup import Backup, restore_backup
-from tf_lm.training.best_checkpoint import BestCheckpoint, read_best
+from tf_lm.training.best_checkpoint import BestCheckpoint, describe_best, read_best
 from tf_lm.training.carried_state_validation import CarriedStateValidation
 from tf_lm.training.non_finite_guard import NonFiniteGuard
 from tf_lm.training.plateau_decay import PlateauDecay
@@ -32,7 +32,7 @@ from tf_lm.utils import atomic
 
 
 class _ValidationEarlyStopping(keras.callbacks.EarlyStopping):
-    """`EarlyStopping` on val_loss that ignores the epochs without a validation."""
+    """`EarlyStopping` on `train.monitor` that ignores the epochs without a validation."""
 
     def on_epoch_end(self, epoch, logs=None):
         if logs and self.monitor in logs:
@@ -303,11 +303,12 @@ class Session:
             sample_fn=self.sample if sampling else None)]
         callbacks.append(keras.callbacks.CSVLogger(run.csv_path, append=bool(self.restored)))
         if self.has_valid:
-            callbacks.append(BestCheckpoint(run.checkpoints_dir))
+            callbacks.append(BestCheckpoint(run.checkpoints_dir, train_config.monitor))
         callbacks.append(Backup(run.backup_dir))
         if self.has_valid and train_config.early_stopping_patience:
             callbacks.append(_ValidationEarlyStopping(
-                monitor="val_loss", patience=train_config.early_stopping_patience))
+                monitor=train_config.monitor, patience=train_config.early_stopping_patience,
+                mode="min" if train_config.monitor == "val_loss" else "max"))
         if self.stateful:
             callbacks.append(RecurrentStateReset(self.data_epoch))
         if train_config.profile_steps and self.chief:
@@ -340,7 +341,7 @@ class Session:
         if self.guard.failed_step is not None:
             best = read_best(self.run.checkpoints_dir)
             where = (f"the last good checkpoint is {self.run.checkpoints_dir}/best.weights.h5 "
-                     f"(step {best['step']}, val_loss {best['val_loss']:.4f})" if best else
+                     f"({describe_best(best)})" if best else
                      "no checkpoint was saved yet")
             raise TrainingError(
                 f"The training loss became {self.guard.failed_loss} at step "
@@ -360,8 +361,7 @@ class Session:
         if train_config.restore_best and best is not None:
             load_weights_or_refuse(model, os.path.join(self.shared.checkpoints_dir,
                                                        "best.weights.h5"))
-            self.echo(f"restored the best validation weights (step {best['step']}, val_loss "
-                      f"{best['val_loss']:.4f})")
+            self.echo(f"restored the best validation weights ({describe_best(best)})")
         if self.has_valid:
             self.final_validation(result)
         if not self.chief:
