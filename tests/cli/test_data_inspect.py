@@ -132,3 +132,33 @@ def test_streamed_split_between_one_and_two_blocks(capsys, tmp_path):
                         "--data.in_memory_max_mb=0", "--data.block_size=60")
     assert code == 2 and err.count("\n") == 1
     assert "yields no window of data.block_size + 1 = 61 tokens when streamed" in err
+
+
+def test_inspect_a_labelled_corpus_as_a_classifier_reads_it(capsys, tmp_path):
+    (tmp_path / "reviews.pos").write_text(
+        "a fine film\nso good , so very good and fine\nit is\ngreat\n", encoding="utf-8")
+    (tmp_path / "reviews.neg").write_text(
+        "a dull film\nbad\npoor and dull\nawful awful awful awful awful awful\n",
+        encoding="utf-8")
+    argv = ["data", "inspect", "--task", "classifier", "--corpus", str(tmp_path),
+            "--tokenizer", "word", "--data.valid_fraction=0.25", "--data.test_fraction=0",
+            "--data.block_size=4"]
+    code, out, err = _run(capsys, *argv, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["labels"] == ["neg", "pos"]
+    train, valid = report["splits"]["train"], report["splits"]["valid"]
+    assert train["per_class"] == {"neg": 3, "pos": 3}
+    assert valid["per_class"] == {"neg": 1, "pos": 1}
+    assert train["tokens"] + valid["tokens"] == 3 + 8 + 2 + 1 + 3 + 1 + 3 + 6
+    assert train["cut_at_block_size"] + valid["cut_at_block_size"] == 2  # 8 and 6 tokens
+    assert train["empty"] == valid["empty"] == 0 and 0 <= valid["oov_rate"] <= 1
+    code, out, _ = _run(capsys, *argv, "--json", "--data.lowercase=true",
+                        "--data.stopwords=english")
+    report = json.loads(out)
+    assert sum(s["empty"] for s in report["splits"].values()) == 1  # "it is"
+    code, out, _ = _run(capsys, *argv)
+    assert "labelled: 2 classes" in out and "neg 3, pos 3" in out and "> block 4" in out
+    code, _, err = _run(capsys, "data", "inspect", "--task", "classifier", "--corpus",
+                        str(tmp_path / "reviews.pos"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "reviews.pos" in err

@@ -6,12 +6,15 @@ import time
 
 from tf_lm.cli.config_args import add_config_arguments, resolve_config, split_overrides
 from tf_lm.config.data_config import FORMATS, TOKENIZERS
+from tf_lm.config.model_config import TASKS
 from tf_lm.errors import InputError
 
 DESCRIPTION = """Reads a corpus, learns the tokenizer on its training split and prints: the files
 and bytes, characters, lines and tokens per split, the vocabulary size, the out-of-vocabulary
 rate of the held-out splits, and the tokens per second of the training input pipeline.
-Writes nothing."""
+With --task classifier: the labelled corpus a classifier would read (data.lowercase and
+data.stopwords applied): texts per class and split, tokens per text, the texts cut at
+data.block_size or left empty, and the out-of-vocabulary rate. Writes nothing."""
 
 
 def _seconds(text):
@@ -36,6 +39,8 @@ def add_parser(subparsers):
                         help="batch size for the pipeline measurement (default: train.batch_size)")
     parser.add_argument("--pipeline-seconds", type=_seconds, default=1.0, metavar="S",
                         help="how long to time the input pipeline; 0 skips it (default 1)")
+    parser.add_argument("--task", choices=TASKS, default="causal_lm",
+                        help="classifier: read a labelled corpus (default: causal_lm)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_config_arguments(parser, sections=("data",))
     parser.set_defaults(run=run, parser=parser)
@@ -49,10 +54,67 @@ def run(args, extra):
     overrides = [f"data.{k}={v}" for k, v in flags.items() if v is not None] + overrides
     if args.batch_size is not None:
         overrides.append(f"train.batch_size={args.batch_size}")
-    config = resolve_config(args, overrides)
+    config = resolve_config(args, [f"model.task={args.task}"] + overrides)
+    if args.task == "classifier":
+        report = inspect_labelled(config)
+        print(json.dumps(report, indent=2) if args.json else format_labelled(report))
+        return 0
     report = inspect(config, pipeline_seconds=args.pipeline_seconds)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
+
+
+def inspect_labelled(config):
+    """The report of a labelled corpus as a dict (the `--json` output with --task classifier)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tf_lm.data.labelled_corpus import LabelledCorpus
+    from tf_lm.tokenizers import build_tokenizer
+    from tf_lm.tokenizers.text_preprocessor import TextPreprocessor
+
+    corpus = LabelledCorpus.from_config(config.data)
+    preprocessor = TextPreprocessor.from_config(config.data)
+    lines = corpus.preprocessed(preprocessor.apply)
+    tokenizer = build_tokenizer(config.data, lines)
+    block = config.data.block_size
+    report = {"corpus": corpus.name, "labels": corpus.label_names,
+              "lowercase": config.data.lowercase, "stopwords": config.data.stopwords,
+              "tokenizer": tokenizer.kind, "vocabulary_size": int(tokenizer.vocabulary_size()),
+              "block_size": block, "splits": {}}
+    for split in corpus.split_names:
+        texts = lines.lines(split)
+        lengths = np.asarray(tokenizer.tokenize(tf.constant(texts)).row_lengths())
+        entry = {"texts": len(texts),
+                 "per_class": dict(zip(corpus.label_names, corpus.class_counts(split).tolist())),
+                 "tokens": int(lengths.sum()), "mean_tokens": float(lengths.mean()),
+                 "max_tokens": int(lengths.max()),
+                 "cut_at_block_size": int((lengths > block).sum()),
+                 "empty": int((lengths == 0).sum())}
+        if split != "train":
+            oov, total = tokenizer.count_out_of_vocabulary(texts)
+            entry["oov_rate"] = oov / total if total else 0.0
+        report["splits"][split] = entry
+    return report
+
+
+def format_labelled(report):
+    """The human-readable table of a labelled corpus."""
+    steps = [name for name, on in (("lowercased", report["lowercase"]),
+                                   (f"stop words {report['stopwords']}", report["stopwords"]))
+             if on]
+    lines = [f"corpus      {report['corpus']} (labelled: {len(report['labels'])} classes"
+             f"{', ' + ', '.join(steps) if steps else ''})",
+             f"tokenizer   {report['tokenizer']}, vocabulary {report['vocabulary_size']:,}",
+             f"{'split':<8}{'texts':>8}  {'per class':<24}{'tokens/text':>12}{'max':>6}"
+             f"{'> block ' + str(report['block_size']):>12}{'empty':>7}{'OOV rate':>10}"]
+    for split, s in report["splits"].items():
+        classes = ", ".join(f"{name} {count:,}" for name, count in s["per_class"].items())
+        oov = f"{100 * s['oov_rate']:.3f}%" if "oov_rate" in s else "-"
+        lines.append(f"{split:<8}{s['texts']:>8,}  {classes:<24}{s['mean_tokens']:>12.1f}"
+                     f"{s['max_tokens']:>6}{s['cut_at_block_size']:>12,}{s['empty']:>7,}"
+                     f"{oov:>10}")
+    return "\n".join(lines)
 
 
 def inspect(config, pipeline_seconds=1.0):

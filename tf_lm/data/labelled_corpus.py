@@ -108,6 +108,10 @@ class LabelledCorpus:
     def class_counts(self, split):
         return np.bincount(self.labels(split), minlength=len(self.label_names))
 
+    def preprocessed(self, preprocess):
+        """This corpus as lines of `preprocess(texts)` per split: what a tokenizer learns."""
+        return _PreprocessedLines(self, preprocess)
+
     def describe(self):
         return {"corpus": self.name, "labels": self.label_names,
                 "splits": {s: {"texts": len(self._splits[s][0]),
@@ -118,6 +122,15 @@ class LabelledCorpus:
         if split not in self._splits:
             raise InputError(f"Labelled corpus '{self.name}' has no {split!r} split; it has "
                              f"{', '.join(self.split_names)}")
+
+
+class _PreprocessedLines:
+    def __init__(self, corpus, preprocess):
+        self.corpus, self.preprocess = corpus, preprocess
+        self.split_names = corpus.split_names
+
+    def lines(self, split):
+        return self.preprocess(self.corpus.texts(split))
 
 
 def _named_splits(items):

@@ -47,7 +47,7 @@ class ClassifierSession(Session):
         self.corpus = corpus = corpus or self.load_data(config)
         self.label_names = corpus.label_names
         self.preprocessor = TextPreprocessor.from_config(data_config)
-        self.tokenizer = tokenizer_for_run(config, _Preprocessed(corpus, self.preprocessor),
+        self.tokenizer = tokenizer_for_run(config, corpus.preprocessed(self.preprocessor.apply),
                                            self.shared, self.chief)
         if self.chief:
             self.preprocessor.save(self.shared.tokenizer_dir)
@@ -108,14 +108,3 @@ class ClassifierSession(Session):
     def finished_figures(self, result):
         return {"val_loss": result.val_loss, "val_accuracy": result.val_accuracy,
                 "val_macro_f1": result.val_macro_f1}
-
-
-class _Preprocessed:
-    """A labelled corpus seen as lines of preprocessed text (what the tokenizer learns)."""
-
-    def __init__(self, corpus, preprocessor):
-        self.corpus, self.preprocessor = corpus, preprocessor
-        self.split_names = corpus.split_names
-
-    def lines(self, split):
-        return self.preprocessor.apply(self.corpus.texts(split))
