@@ -18,7 +18,8 @@ def config(architecture, pooling="last"):
 
 
 @pytest.mark.parametrize("architecture, pooling", [("gpt", "last"), ("gpt", "mean"),
-                                                   ("lstm", "last"), ("gru", "mean")])
+                                                   ("lstm", "last"), ("gru", "mean"),
+                                                   ("lstm", "concat")])
 def test_padding_never_changes_a_prediction_and_the_model_round_trips(architecture, pooling,
                                                                       tmp_path):
     model = build_text_classifier(config(architecture, pooling), 50, 12, ["neg", "pos"])

@@ -6,7 +6,7 @@ from tf_lm.config.fields import option
 
 ARCHITECTURES = ("gpt", "lstm", "gru", "rnn")
 TASKS = ("causal_lm", "classifier")
-POOLINGS = ("last", "mean")
+POOLINGS = ("last", "mean", "max", "concat")  # SequencePooling's modes
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,7 +15,8 @@ class TextClassifier(Task):
     keras-hub's `TextClassifier` shape (backbone → pooled → dropout → `Dense(num_classes)`),
     for tf_lm's causal backbones (GPT or recurrent): a causal model's last real token has read
     the whole text, so `pooling="last"` takes its state (GPT's fine-tuning recipe); `"mean"`
-    averages the real tokens' states. The backbone is the same class a `CausalLM` holds, so a
+    averages the real tokens' states, `"max"` takes each feature's largest, `"concat"` joins
+    all three (ULMFiT). The backbone is the same class a `CausalLM` holds, so a
     pretrained language model's backbone weights carry over unchanged.
 
     `compile()` defaults: AdamW, sparse categorical cross-entropy from logits, accuracy and
@@ -25,7 +26,7 @@ class TextClassifier(Task):
         backbone: a `GPTBackbone` or `RecurrentBackbone`.
         num_classes: classes (at least 2).
         label_names: the class names, in label order (saved with the model).
-        pooling: `"last"` or `"mean"`.
+        pooling: `"last"`, `"mean"`, `"max"` or `"concat"` (`SequencePooling`).
         dropout: rate on the pooled state.
 
     Call arguments:
@@ -69,7 +70,7 @@ class TextClassifier(Task):
     def build(self, input_shape=None):
         if not self.backbone.built:
             self.backbone.build((None, None))
-        self.head.build((None, self.backbone.hidden_dim))
+        self.head.build(self.pooler.compute_output_shape((None, None, self.backbone.hidden_dim)))
         self.built = True
 
     def call(self, inputs, training=None):
@@ -77,7 +78,7 @@ class TextClassifier(Task):
         # Right padding and causal models: padded positions never reach the real tokens'
         # states, so the backbone runs without the mask; the pooling leaves them out.
         hidden = self.backbone(token_ids, training=training)  # (batch, seq, hidden)
-        pooled = self.pooler(hidden, padding_mask)  # (batch, hidden)
+        pooled = self.pooler(hidden, padding_mask)  # (batch, hidden or 3 * hidden)
         return self.head(self.pooled_dropout(pooled, training=training))
 
     def compile(self, optimizer="adamw", loss="auto", metrics="auto", **kwargs):
