@@ -27,6 +27,9 @@ def add_parser(subparsers):
     parser.add_argument("--adapters", metavar="FILE",
                         help="a LoRA adapters file (adapters.safetensors) fine-tuned from this "
                              "run, merged into its model first")
+    parser.add_argument("--samples", type=int, default=None, metavar="K",
+                        help="a sentence VAE run: importance samples per sentence for the "
+                             "estimate of log p(x) (default 100; 0: the ELBO alone)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -49,6 +52,10 @@ def run(args, extra):
         config = Config.from_dict({"data": {"corpus": args.corpus}}, base=config)
     if config.model.task == "classifier":
         return _evaluate_classifier(args, config, tokenizer, model)
+    if config.model.task == "vae":
+        return _evaluate_vae(args, config, tokenizer, model)
+    if args.samples is not None:
+        raise InputError("--samples applies to sentence VAE runs")
     corpus = Corpus.from_config(config.data)
     if args.split not in corpus.split_names:
         raise InputError(f"The corpus {config.data.corpus} has no {args.split!r} split; it has "
@@ -113,4 +120,43 @@ def _evaluate_classifier(args, config, tokenizer, model):
     rows = zip(report["labels"], report["confusion_matrix"])
     print("confusion matrix (rows: true, columns: predicted): "
           + "; ".join(f"{name}: {row}" for name, row in rows))
+    return 0
+
+
+def _evaluate_vae(args, config, tokenizer, model):
+    from tf_lm.data.corpus import Corpus
+    from tf_lm.data.sentence_pipeline import sentences
+    from tf_lm.errors import InputError
+    from tf_lm.evaluation.sentence_likelihood import sentence_likelihood
+
+    if args.continuations or args.stride is not None:
+        raise InputError("--continuations and --stride apply to language models; "
+                         f"{args.run_dir} is a sentence VAE")
+    samples = 100 if args.samples is None else args.samples
+    if samples < 0:
+        raise InputError(f"--samples must be >= 0. Received: {samples}")
+    corpus = Corpus.from_config(config.data)
+    if args.split not in corpus.split_names:
+        raise InputError(f"The corpus {config.data.corpus} has no {args.split!r} split; it has "
+                         f"{', '.join(corpus.split_names)}.")
+    texts = sentences(corpus.lines(args.split), config.data.sentences,
+                      config.data.format == "wikitext")
+    result = sentence_likelihood(model, tokenizer, texts, config.data.block_size,
+                                 config.train.batch_size, samples=samples, seed=config.train.seed)
+    result["split"] = args.split
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{args.split}: ELBO {result['elbo']:.3f} nats per sentence (reconstruction "
+          f"{result['reconstruction']:.3f}, KL {result['kl']:.3f}); active units "
+          f"{result['active_units']} of {model.latent_dim}")
+    line = (f"per word: NLL bound {result['nll_bound_per_word']:.4f} (perplexity bound "
+            f"{result['perplexity_bound']:.2f})")
+    if samples:
+        line = (f"importance-weighted ({samples} samples): NLL {result['nll']:.3f} per "
+                f"sentence, {result['nll_per_word']:.4f} per word (perplexity "
+                f"{result['perplexity']:.2f}); " + line)
+    print(line)
+    print(f"{result['sentences']:,} sentences, {result['tokens']:,} tokens (words and each "
+          "sentence's <eos>)")
     return 0

@@ -33,6 +33,8 @@ def add_parser(subparsers):
     parser.add_argument("--adapters", metavar="FILE",
                         help="a LoRA adapters file (adapters.safetensors) fine-tuned from this "
                              "run, merged into its model first")
+    parser.add_argument("--num-samples", type=int, default=1, metavar="N",
+                        help="a sentence VAE run: how many sentences to draw from the prior")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -47,9 +49,15 @@ def run(args, extra):
     from tf_lm.errors import InputError
 
     run_dir = RunDirectory(args.run_dir)
-    if run_dir.require_config().model.task == "classifier":
+    task = run_dir.require_config().model.task
+    if task == "classifier":
         raise InputError(f"{run_dir.path} is a classifier, which does not generate text; use "
                          "`tf-lm predict --run-dir` to classify texts")
+    if task == "vae":
+        return _sample_prior(args, run_dir)
+    if args.num_samples != 1:
+        raise InputError("--num-samples applies to sentence VAE runs; a language model "
+                         "continues one --prompt")
     config, tokenizer, model = run_dir.load(args.adapters)
     generator = TextGenerator(model, tokenizer, config.export.max_new_tokens_limit,
                               warn=lambda message: print(message, file=sys.stderr))
@@ -77,4 +85,28 @@ def run(args, extra):
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
+    return 0
+
+
+def _sample_prior(args, run_dir):
+    """A sentence VAE generates from z ~ N(0, I), one sentence per draw."""
+    from tf_lm.cli.encode import generator
+    from tf_lm.errors import InputError
+
+    if args.prompt:
+        raise InputError("A sentence VAE generates from z, not from a prompt; use `tf-lm encode "
+                         "--reconstruct --text TEXT` to decode a sentence's own code")
+    if args.num_samples < 1:
+        raise InputError(f"--num-samples must be at least 1. Received: {args.num_samples}")
+    if args.adapters or args.stop or args.repetition_penalty != 1.0:
+        raise InputError("--adapters, --stop and --repetition-penalty apply to language models")
+    sentences = generator(run_dir)
+    texts = sentences.sample(args.num_samples, seed=args.seed,
+                             max_new_tokens=args.max_new_tokens or 40, sampler=args.sampler,
+                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                             num_beams=args.beams)
+    if args.json:
+        print(json.dumps({"samples": texts, "sampler": args.sampler, "seed": args.seed}))
+        return 0
+    print("\n".join(texts))
     return 0

@@ -6,8 +6,8 @@ import os
 import sys
 
 import tf_lm
-from tf_lm.cli import (bench, data_inspect, evaluate, export, generate, import_checkpoint,
-                       predict, train)
+from tf_lm.cli import (bench, data_inspect, encode, evaluate, export, generate,
+                       import_checkpoint, interpolate, predict, train)
 from tf_lm.cli.native_logs import quiet_tensorflow_start
 from tf_lm.errors import InputError, TrainingError
 
@@ -37,6 +37,8 @@ def build_parser():
     generate.add_parser(commands)
     evaluate.add_parser(commands)
     predict.add_parser(commands)
+    encode.add_parser(commands)
+    interpolate.add_parser(commands)
     export.add_parser(commands)
     import_checkpoint.add_parser(commands)
     bench.add_parser(commands)

@@ -56,7 +56,7 @@ def run(args, extra):
         print(f"validation: accuracy {result.val_accuracy:.4f}, macro F1 "
               f"{result.val_macro_f1:.4f}, loss {result.val_loss:.4f} (every validation text "
               "once)")
-    elif not math.isnan(result.val_loss):
+    elif config.model.task != "vae" and not math.isnan(result.val_loss):
         line = (f"validation: loss {result.val_loss:.4f}, perplexity "
                 f"{result.val_perplexity:.2f}")
         if result.val_bits_per_character is not None:

@@ -80,6 +80,22 @@ class Config:
             raise InputError("Config key 'model.num_classes' must be 0 (from the data) or at "
                              "least 2. Received: 1")
         train = self.train
+        if model.task == "vae":
+            if model.architecture == "gpt":
+                raise InputError("A sentence VAE (model.task=vae) is recurrent: z is its "
+                                 "decoder's initial state. Received: model.architecture='gpt'")
+            if data.tokenizer != "word":
+                raise InputError("A sentence VAE (model.task=vae) reads words: data.tokenizer "
+                                 f"must be 'word'. Received: {data.tokenizer!r}")
+            if data.sampler == "contiguous":
+                raise InputError("A sentence VAE reads each sentence on its own; data.sampler="
+                                 "'contiguous' (stateful training) is for language models.")
+            if train.init_from:
+                raise InputError("train.init_from does not apply to a sentence VAE "
+                                 "(model.task=vae) yet; it starts from scratch.")
+        elif model.word_dropout or train.free_bits:
+            raise InputError("Config keys 'model.word_dropout' and 'train.free_bits' apply to a "
+                             f"sentence VAE (model.task=vae). Received: model.task={model.task!r}")
         if model.task != "classifier" and train.monitor != "val_loss":
             raise InputError(
                 f"Config key 'train.monitor' is {train.monitor!r}, a classifier's figure; a "

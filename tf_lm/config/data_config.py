@@ -71,3 +71,6 @@ class DataConfig:
     # training, evaluation and serving agree.
     lowercase: bool = option(False, "classifier: lowercase the text before tokenizing")
     stopwords: str = option("", "classifier: stop words to remove: 'english' or a file")
+    # VAE runs: a sentence is each non-blank line (`lines`), or each piece of a line cut after
+    # a space-separated `.`, `?` or `!` (`periods`: tokenized paragraphs such as WikiText's).
+    sentences: str = option("lines", "vae: what a sentence is", choices=("lines", "periods"))

@@ -5,7 +5,7 @@ import dataclasses
 from tf_lm.config.fields import option
 
 ARCHITECTURES = ("gpt", "lstm", "gru", "rnn")
-TASKS = ("causal_lm", "classifier")
+TASKS = ("causal_lm", "classifier", "vae")
 POOLINGS = ("last", "mean", "max", "concat")  # SequencePooling's modes
 
 
@@ -58,6 +58,8 @@ class ModelConfig:
     word_vectors: str = option("", "pretrained word vectors file (GloVe/word2vec text)")
     # `causal_lm`: predict the next token. `classifier`: one label per text (the backbone's
     # hidden states pooled, dropout, a dense layer to num_classes); data.corpus is labelled.
+    # `vae`: a sentence VAE (an encoder to q(z|x), a decoder language model given z), one
+    # sentence a line of data.corpus.
     task: str = option("causal_lm", "what the model predicts", choices=TASKS)
     # Classifier: the number of classes; 0 takes it from the labelled corpus.
     num_classes: int = option(0, "classifier: number of classes (0: from the data)", minimum=0)
@@ -67,3 +69,9 @@ class ModelConfig:
     # Classifier: dropout on the pooled state, before the dense head.
     classifier_dropout: float = option(0.1, "classifier: dropout before the head",
                                        minimum=0.0, maximum=0.99)
+    # VAE: the size of the latent code z.
+    latent_dim: int = option(16, "vae: size of the latent code z", minimum=1)
+    # VAE: probability of replacing each decoder input word by <unk> while training, so the
+    # decoder needs z (Bowman et al., 2016).
+    word_dropout: float = option(0.0, "vae: word dropout on the decoder's inputs",
+                                 minimum=0.0, maximum=0.99)

@@ -77,6 +77,19 @@ class TrainConfig:
     # cores at once. 0: 2 on a machine without GPUs/TPUs (even batch, no carried state), else 1.
     batch_slices: int = option(0, "slices of each batch computed in parallel (0: auto)",
                                minimum=0)
+    # VAE: the weight of the KL term, from 0 to 1 over training. `logistic`: 1/(1 + exp(-k
+    # (step - kl_anneal_steps))) with k = kl_logistic_rate; `linear`: step / kl_anneal_steps;
+    # `none`: 1 throughout (the plain ELBO, which lets the posterior collapse).
+    kl_schedule: str = option("logistic", "vae: KL weight schedule",
+                              choices=("logistic", "linear", "none"))
+    # VAE: the linear schedule's length, or the logistic one's midpoint, in steps.
+    kl_anneal_steps: int = option(2500, "vae: KL annealing steps (linear) or midpoint",
+                                  minimum=1)
+    kl_logistic_rate: float = option(0.0025, "vae: steepness k of the logistic schedule",
+                                     minimum=1e-9)
+    # VAE: free bits λ (Kingma et al., 2016), nats per latent dimension: each dimension's KL
+    # counts as at least λ while training, so the optimizer gains nothing by closing it.
+    free_bits: float = option(0.0, "vae: free bits, nats per latent dimension", minimum=0.0)
     seed: int = option(1337, "seed of weights and dropout", minimum=0)
     jit_compile: bool = option(True, "compile train steps with XLA")
     # `mixed_bfloat16` (CPU/TPU) or `mixed_float16` (GPU); null keeps float32.

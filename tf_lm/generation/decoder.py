@@ -117,7 +117,8 @@ class Decoder:
     # The graph ----------------------------------------------------------------------------
 
     def decode(self, prompts, lengths, max_new_tokens, temperature, top_k, top_p,
-               repetition_penalty, seeds, stop_ids, first_step, output_length):
+               repetition_penalty, seeds, stop_ids, first_step, output_length,
+               initial_cache=None):
         """The whole generation as TensorFlow ops (trace it in a `tf.function`).
 
         Args:
@@ -131,6 +132,8 @@ class Decoder:
             first_step: scalar or `(batch,)` int32, the step number of the first new token
                 (continuing a generation in pieces draws the same random numbers).
             output_length: the width of the output: a Python int, or a scalar tensor.
+            initial_cache: a recurrent model's starting states `(batch, layers, states,
+                hidden)` instead of zeros (a sentence VAE's decoder starts from z's).
 
         Returns:
             `(tokens (batch, output_length) int32, num_tokens (batch,) int32)`; positions past a
@@ -143,7 +146,11 @@ class Decoder:
         prompt_width = _width(prompts, 1)
         if self.context is None:
             return self._chunk(prompts, lengths, max_new, first_step, sampling, output_length,
-                               prompt_width + output_length)
+                               prompt_width + output_length, initial_cache)
+        if initial_cache is not None:
+            raise ValueError("`initial_cache` is for models without a context limit (recurrent "
+                             "ones); this model slides over a context of "
+                             f"{self.context} tokens.")
         context, half = self.context, self.slide
         # The first chunk: a row that fits decodes everything, the others context/2 tokens.
         count = tf.where(lengths + max_new <= context, max_new, tf.minimum(half, max_new))
@@ -193,7 +200,7 @@ class Decoder:
         return tf.where(position < (lengths + generated)[:, None], history, 0)
 
     def _chunk(self, prompts, lengths, max_new, first_step, sampling, output_length,
-               cache_length):
+               cache_length, initial_cache=None):
         """Prefill `prompts`, then decode up to `max_new[i]` tokens of row i (may be 0).
 
         `lengths + max_new` must fit `cache_length`; a finished row stops moving its index.
@@ -201,7 +208,8 @@ class Decoder:
         temperature, top_k, top_p, repetition_penalty, seeds, stop_ids = sampling
         model = self.model
         batch = tf.shape(prompts)[0]
-        cache = model.initial_cache(batch, cache_length)
+        cache = (model.initial_cache(batch, cache_length) if initial_cache is None
+                 else initial_cache)
         padding = tf.sequence_mask(lengths, tf.shape(prompts)[1])  # (batch, prompt_width)
         recurrent_mask = padding if model.is_recurrent else None
         logits, cache = model.call_with_cache(prompts, cache, tf.zeros([batch], tf.int32),

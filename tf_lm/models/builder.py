@@ -7,13 +7,14 @@ import keras
 from tf_lm.models.causal_lm import CausalLM
 from tf_lm.models.gpt_backbone import GPTBackbone
 from tf_lm.models.recurrent_backbone import RecurrentBackbone
+from tf_lm.models.sentence_vae import SentenceVAE
 from tf_lm.models.text_classifier import TextClassifier
 
 logger = logging.getLogger("tf_lm")
 
 
 def build_backbone(model_config, vocabulary_size, sequence_length, dtype=None, stateful=False,
-                   batch_size=None):
+                   batch_size=None, name=None):
     """The backbone of `model_config` (a `ModelConfig`), unbuilt."""
     if model_config.architecture == "gpt":
         if model_config.embedding_dim not in (0, model_config.hidden_dim):
@@ -27,14 +28,14 @@ def build_backbone(model_config, vocabulary_size, sequence_length, dtype=None, s
             use_bias=model_config.use_bias, position_encoding=model_config.position_encoding,
             norm_position=model_config.norm_position, activation=model_config.activation,
             layer_norm_epsilon=model_config.layer_norm_epsilon, dtype=dtype,
-            name="gpt_backbone")
+            name=name or "gpt_backbone")
     return RecurrentBackbone(
         vocabulary_size, cell=model_config.architecture, num_layers=model_config.num_layers,
         hidden_dim=model_config.hidden_dim, embedding_dim=model_config.embedding_dim or None,
         dropout=model_config.dropout, init_scale=model_config.init_scale, stateful=stateful,
         recurrent_init_scale=(model_config.hidden_dim ** -0.5
                               if model_config.recurrent_init == "pytorch" else 0.0),
-        batch_size=batch_size, dtype=dtype, name=f"{model_config.architecture}_backbone")
+        batch_size=batch_size, dtype=dtype, name=name or f"{model_config.architecture}_backbone")
 
 
 def build_causal_lm(model_config, vocabulary_size, sequence_length, dtype=None, stateful=False,
@@ -98,4 +99,23 @@ def build_text_classifier(model_config, vocabulary_size, sequence_length, label_
                              "vocabulary=None")
         model.word_vector_coverage = backbone.token_embedding.load_word_vectors(
             model_config.word_vectors, vocabulary)
+    return model
+
+
+def build_sentence_vae(model_config, train_config, vocabulary_size, unknown_id, dtype=None):
+    """A built `SentenceVAE`: encoder and decoder both the recurrent backbone `model_config`
+    describes, the decoder a `CausalLM` (tied embeddings as `model.tie_embeddings` says, when
+    the widths allow); the KL schedule and free bits from `train_config`."""
+    encoder = build_backbone(model_config, vocabulary_size, None, dtype=dtype, name="encoder")
+    decoder_backbone = build_backbone(model_config, vocabulary_size, None, dtype=dtype,
+                                      name="decoder_backbone")
+    tie = model_config.tie_embeddings and decoder_backbone.embedding_dim == model_config.hidden_dim
+    decoder = CausalLM(decoder_backbone, tie_embeddings=tie, dtype=dtype, name="decoder")
+    model = SentenceVAE(
+        encoder, decoder, model_config.latent_dim, unknown_id,
+        word_dropout=model_config.word_dropout, kl_schedule=train_config.kl_schedule,
+        kl_anneal_steps=train_config.kl_anneal_steps,
+        kl_logistic_rate=train_config.kl_logistic_rate, free_bits=train_config.free_bits,
+        seed=train_config.seed, dtype=dtype, name="sentence_vae")
+    model.build()
     return model

@@ -20,8 +20,11 @@ TOKENIZERS = {
 }
 
 
-def build_tokenizer(data_config, corpus):
+def build_tokenizer(data_config, corpus, end_token=None):
     """Learns the tokenizer that `data_config` names from `corpus`'s training split.
+
+    `end_token`: the end-of-text word a word tokenizer appends to each text (a sentence VAE's
+    `<eos>`); the WikiText format always has `<eos>`.
 
     Character vocabularies get an unknown token (U+FFFD) only when the held-out splits
     have characters the training split lacks, so Tiny Shakespeare keeps nanoGPT's
@@ -52,7 +55,7 @@ def build_tokenizer(data_config, corpus):
     if kind == "word":
         return WordTokenizer.from_corpus(
             train, min_freq=data_config.min_freq, max_size=data_config.max_vocab_size,
-            end_token="<eos>" if data_config.format == "wikitext" else None,
+            end_token="<eos>" if data_config.format == "wikitext" else end_token,
         )
     if kind == "bpe":
         return BytePairTokenizer.from_corpus(train, vocabulary_size=data_config.vocab_size)

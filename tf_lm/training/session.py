@@ -100,7 +100,8 @@ def tokenizer_for_run(config, corpus, run, chief):
     if config.train.init_from:  # a fine-tune keeps the tokenizer of the run it starts from
         tokenizer = load_tokenizer(open_source(config.train.init_from).tokenizer_dir)
     else:
-        tokenizer = build_tokenizer(config.data, corpus)
+        tokenizer = build_tokenizer(config.data, corpus,
+                                    end_token="<eos>" if config.model.task == "vae" else None)
     if chief:
         tokenizer.save(run.tokenizer_dir)
     return tokenizer
@@ -124,11 +125,17 @@ class Session:
         self.samples_text = True  # a language model shows samples in TensorBoard
         self.validation_steps = config.train.eval_steps  # None: the whole validation set
 
-    def data(self):
+    @staticmethod
+    def load_data(config):
+        """The corpus, read before the run directory is touched: a missing or unreadable
+        corpus leaves nothing written."""
+        return Corpus.from_config(config.data)
+
+    def data(self, corpus=None):
         """The corpus, the tokenizer, the schedule in steps, and the distributed datasets."""
         config, echo = self.config, self.echo
         data_config, train_config = config.data, config.train
-        self.corpus = corpus = Corpus.from_config(data_config)
+        self.corpus = corpus = corpus or Corpus.from_config(data_config)
         self.tokenizer = tokenizer_for_run(config, corpus, self.shared, self.chief)
         block, batch = data_config.block_size, train_config.batch_size
         if corpus.streaming:

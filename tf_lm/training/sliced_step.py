@@ -76,8 +76,8 @@ def sliced_train_step(model, data, slices):
                      for total, g, w in zip(gradients, grads, weights)]
         predictions.append(y_pred)
     model.optimizer.apply_gradients(zip(gradients, weights))
-    return model.compute_metrics(x, y, tf.concat(predictions, axis=0),
-                                 sample_weight=sample_weight)
+    joined = tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *predictions)
+    return model.compute_metrics(x, y, joined, sample_weight=sample_weight)
 
 
 def _split(structure, sizes, slices):

@@ -9,6 +9,11 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
 
+# A sentence VAE's terms, apart: reconstruction and KL per sentence, the KL weight, and the
+# latent units in use (a collapse shows as kl and active_units at zero).
+VAE_SCALARS = ("reconstruction", "kl", "kl_weight", "active_units")
+
+
 class TensorBoardLogger(keras.callbacks.Callback):
     """Write a run's TensorBoard logs, and add the derived values to the epoch logs.
 
@@ -82,12 +87,13 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     logs[f"{prefix}bits_per_character"] = float(logs[f"{prefix}loss"]) / math.log(2)
         with self._writer("train").as_default(step=step):
             for key in ("loss", "perplexity", "bits_per_character", "accuracy", "f1",
-                        "learning_rate", "tokens_per_second", "gradient_norm"):
+                        *VAE_SCALARS, "learning_rate", "tokens_per_second", "gradient_norm"):
                 if key in logs:
                     tf.summary.scalar(key, float(logs[key]))
         if "val_loss" in logs:
             with self._writer("validation").as_default(step=step):
-                for key in ("loss", "perplexity", "bits_per_character", "accuracy", "f1"):
+                for key in ("loss", "perplexity", "bits_per_character", "accuracy", "f1",
+                            *VAE_SCALARS):
                     if f"val_{key}" in logs:
                         tf.summary.scalar(key, float(logs[f"val_{key}"]))
                 if self.sample_fn is not None:

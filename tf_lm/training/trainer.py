@@ -13,6 +13,9 @@ from tf_lm.training.session import Session, stateful_training
 from tf_lm.training.sliced_step import resolve_batch_slices
 from tf_lm.training.strategy import is_chief, resolve_strategy
 from tf_lm.training.train_result import TrainResult
+from tf_lm.training.vae_session import VAESession
+
+SESSIONS = {"causal_lm": Session, "classifier": ClassifierSession, "vae": VAESession}
 
 
 def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
@@ -52,8 +55,8 @@ def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
     slices = resolve_batch_slices(train_config.batch_slices,
                                   train_config.batch_size // replicas, stateful_training(config))
     chief = is_chief(strategy)
-    classifier = config.model.task == "classifier"
-    labelled = ClassifierSession.load_data(config) if classifier else None  # before any write
+    session_class = SESSIONS[config.model.task]
+    loaded = session_class.load_data(config)  # the data, checked before anything is written
     shared = RunDirectory(run_dir)
     scratch = None
     if chief:
@@ -71,12 +74,8 @@ def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
                  "old run is moved aside) or choose another --run-dir.")
             return TrainResult(shared.path, "already_finished", record["steps"],
                                val_loss=record["val_loss"])
-        if classifier:
-            session = ClassifierSession(config, strategy, slices, chief, shared, run, echo)
-            session.data(labelled)
-        else:
-            session = Session(config, strategy, slices, chief, shared, run, echo)
-            session.data()
+        session = session_class(config, strategy, slices, chief, shared, run, echo)
+        session.data(loaded)
         session.build_model(model)
         session.fit(session.callbacks(callbacks), verbose)
         return session.finish()
