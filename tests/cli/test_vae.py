@@ -117,3 +117,38 @@ def test_vae_keys_are_refused_for_a_language_model(capsys, tmp_path):
     code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "lm"),
                            "--model.word_dropout=0.3", "--no-export")
     assert code == 2 and "apply to a sentence VAE" in err
+
+
+def test_the_export_encodes_decodes_and_samples_as_python_does(capsys, vae_run, tmp_path):
+    from tests.serving.conftest import serve_like_tf_serving
+    from tf_lm.cli.encode import generator, vae_run as open_vae_run
+
+    code, _, err = run_cli(capsys, "export", "--run-dir", str(vae_run), "--base", str(tmp_path))
+    assert code == 0, err
+    sentences = generator(open_vae_run(str(vae_run)))
+    texts = ["the cat sat on the mat .", "a dog ran far away ."]
+    mean, log_variance = sentences.encode(texts)
+    greedy = sentences.decode(mean, max_new_tokens=10)
+    path = str(tmp_path / "tf_lm" / "1")
+    report, answers = serve_like_tf_serving(path, [
+        {"signature_name": "encode", "instances": [{"texts": t} for t in texts]},
+        {"signature_name": "decode", "inputs": {"z": mean.tolist(), "max_new_tokens": 10}},
+        {"signature_name": "sample", "inputs": {"seed": [3, 4]}},
+        {"signature_name": "sample", "inputs": {"seed": [4]}},
+        {"signature_name": "decode", "inputs": {"z": [[0.0, 1.0]]}},
+        {"signature_name": "encode", "inputs": {"texts": []}},
+        {"signature_name": "decode", "inputs": {"z": mean.tolist(), "top_p": 1.5}},
+    ], tmp_path)
+    assert not [op for op in report["not_in_core"] if op.startswith("Xla") or "PyFunc" in op]
+    served = answers[0]["outputs"]
+    np.testing.assert_allclose(served["mean"], mean, atol=1e-5)
+    np.testing.assert_allclose(served["log_variance"], log_variance, atol=1e-5)
+    assert answers[1]["outputs"]["text"] == greedy
+    assert answers[2]["outputs"]["text"][1] == answers[3]["outputs"]["text"][0]  # per row
+    assert np.asarray(answers[2]["outputs"]["z"]).shape == (2, 4)
+    assert "z must be finite, of shape [batch, 4]" in answers[4]["error"]
+    assert "empty batch" in answers[5]["error"] and "top_p" in answers[6]["error"]
+    metadata = json.loads((tmp_path / "tf_lm" / "1" / "assets.extra" /
+                           "tf_lm_export.json").read_text())
+    assert metadata["task"] == "vae" and metadata["latent_dim"] == 4
+    assert set(metadata["signatures"]) == {"serving_default", "encode", "decode", "sample"}

@@ -49,15 +49,16 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
     never replaced.
 
     A `TextClassifier` exports `serving_default` (texts → label, probabilities) and a
-    `classify` signature for TF Serving's Classify API (`ClassifierServingModule`).
+    `classify` signature for TF Serving's Classify API (`ClassifierServingModule`); a
+    `SentenceVAE` exports `encode`, `decode` and `sample` (`VAEServingModule`).
 
     Args:
-        model: a built `CausalLM` or `TextClassifier`.
+        model: a built `CausalLM`, `TextClassifier` or `SentenceVAE`.
         tokenizer: its tokenizer.
         base, name, version: where (version None: the next integer).
         export_config: `ExportConfig` for the request limits (defaults if None).
-        config: the run's `Config`, recorded in the metadata (optional; a classifier takes
-            its text length, `data.block_size`, from it).
+        config: the run's `Config`, recorded in the metadata (optional; a classifier or a
+            VAE takes its text length, `data.block_size`, from it).
         preprocessor: a classifier's `TextPreprocessor` (None: none).
     """
     import tensorflow as tf
@@ -76,6 +77,11 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
         preprocessor = preprocessor or TextPreprocessor()
         module = ClassifierServingModule(model, tokenizer, preprocessor,
                                          _classifier_length(model, config))
+    elif hasattr(model, "latent_dim"):
+        from tf_lm.serving.vae_serving_module import VAEServingModule
+
+        module = VAEServingModule(model, tokenizer, _classifier_length(model, config),
+                                  export_config.max_new_tokens_limit)
     else:
         module = ServingModule(model, tokenizer, export_config.max_new_tokens_limit,
                                export_config.default_max_new_tokens,
@@ -164,12 +170,13 @@ def export_run(run_dir, base=None, name=None, version=None, adapters=None):
 
 
 def _classifier_length(model, config):
-    """Tokens per text: the run's `data.block_size`, else the backbone's context."""
+    """Tokens per text (a classifier's or a VAE's): the run's `data.block_size`, else the
+    backbone's context."""
     if config is not None:
         return config.data.block_size
     length = getattr(model.backbone, "sequence_length", None)
     if not length:
-        raise InputError("A recurrent classifier has no context of its own; pass config= (its "
+        raise InputError("A recurrent model has no context of its own; pass config= (its "
                          "run's config) so the export knows how many tokens a text keeps")
     return length
 
@@ -192,7 +199,7 @@ def _metadata(module, tokenizer, name, path, config):
         "version": int(os.path.basename(path)),
         "signatures": _signature_summary(module),
     }
-    if hasattr(module, "describe"):  # a classifier
+    if hasattr(module, "describe"):  # a classifier or a VAE
         return {**common, **module.describe(), "tokenizer": tokenizer.kind,
                 "vocabulary_size": int(tokenizer.vocabulary_size()),
                 "config": config.to_dict() if config is not None else None}

@@ -8,6 +8,13 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 def warmup_inputs(module, text):
     if hasattr(module, "classify"):  # a classifier: two rows, as a batching server wants
         return {"serving_default": {"texts": [text, text[:1] or "a"]}}
+    if hasattr(module, "latent_dim"):  # a sentence VAE: greedy and sampled rows
+        options = {"max_new_tokens": [min(4, module.max_new_tokens_limit)] * 2,
+                   "temperature": [0.0, 0.8], "top_k": [0, 5], "top_p": [1.0, 0.9]}
+        return {"encode": {"texts": [text, text[:1] or "a"]},
+                "decode": {"z": [[0.0] * module.latent_dim, [0.5] * module.latent_dim],
+                           **options, "seed": [0, 1]},
+                "sample": {"seed": [0, 1], **options}}
     return _language_model_inputs(module, text)
 
 
