@@ -48,6 +48,7 @@ def test_a_different_config_is_one_line_and_exit_2(capsys, text_file, tmp_path):
     ("--train.batch_size=0", "train.batch_size"),
     ("--train.lr_schedule=linear", "train.lr_schedule"),
     ("--train.batch_slices=5", "batch_slices=5, batch per replica=12"),
+    ("--data.corpus=no/such/corpus.txt", "no/such/corpus.txt"),
 ])
 def test_bad_training_flags_are_one_line_and_exit_2(capsys, tmp_path, flag, message):
     code, out, err = _run(capsys, "train", "--run-dir", str(tmp_path / "run"), flag)
