@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from tf_lm.data.pipeline import batched_texts
+
 
 def encode_texts(texts, tokenizer, preprocessor, length):
     """`{"token_ids", "padding_mask"}` of a 1-D string tensor, in TensorFlow ops.
@@ -33,14 +35,9 @@ def classification_dataset(texts, labels, tokenizer, preprocessor, length, batch
         repeat: cycle endlessly, full batches only (training).
         start_step: the first batch (resuming a run): the same seed gives the same stream.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(texts, tf.string),
-                                                  tf.constant(labels, tf.int32)))
-    if seed is not None:
-        dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat().batch(batch_size, drop_remainder=True).skip(start_step)
-    else:
-        dataset = dataset.batch(batch_size)
+    dataset = batched_texts(tf.data.Dataset.from_tensor_slices(
+        (tf.constant(texts, tf.string), tf.constant(labels, tf.int32))), len(texts),
+        batch_size, seed, repeat, start_step)
 
     def encode(batch_texts, batch_labels):
         return encode_texts(batch_texts, tokenizer, preprocessor, length), batch_labels

@@ -200,3 +200,19 @@ def build_datasets(data_config, corpus, tokenizer, batch_size):
             name=split, shuffle_buffer=data_config.shuffle_buffer, cache=data_config.cache,
         )
     return datasets
+
+
+def batched_texts(dataset, count, batch_size, seed=None, repeat=False, start_step=0):
+    """Batches of a dataset of `count` texts (a classifier's or a VAE's).
+
+    Args:
+        seed: shuffle with this seed, a new order every epoch (training); None keeps the
+            order (evaluation).
+        repeat: cycle endlessly, full batches only (training).
+        start_step: the first batch (resuming a run): the same seed gives the same stream.
+    """
+    if seed is not None:
+        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        return dataset.repeat().batch(batch_size, drop_remainder=True).skip(start_step)
+    return dataset.batch(batch_size)

@@ -4,6 +4,8 @@ import re
 
 import tensorflow as tf
 
+from tf_lm.data.pipeline import batched_texts
+
 _SENTENCE_END = re.compile(r"(?<= [.?!]) (?=\S)")  # after a tokenized " ." / " ?" / " !"
 _HEADING = re.compile(r"^\s*=( =)* .* =( =)*\s*$")  # WikiText's " = = Title = = "
 
@@ -64,13 +66,8 @@ def sentence_dataset(texts, tokenizer, length, batch_size, seed=None, repeat=Fal
         repeat: cycle endlessly, full batches only (training).
         start_step: the first batch (resuming a run): the same seed gives the same stream.
     """
-    dataset = tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))
-    if seed is not None:
-        dataset = dataset.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat().batch(batch_size, drop_remainder=True).skip(start_step)
-    else:
-        dataset = dataset.batch(batch_size)
+    dataset = batched_texts(tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string)),
+                            len(texts), batch_size, seed, repeat, start_step)
 
     def encode(batch_texts):
         return encode_sentences(batch_texts, tokenizer, length)
