@@ -106,6 +106,7 @@ class SentenceVAE(Task):
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.kl_weight_tracker = keras.metrics.Mean(name="kl_weight")
         self.active_units = ActiveUnits(latent_dim)
+        self._mean_loss = _BatchMean(name="batch_mean")
 
     def build(self, input_shape=None):
         if not self.backbone.built:
@@ -175,7 +176,10 @@ class SentenceVAE(Task):
         self.kl_tracker.update_state(kl)
         self.kl_weight_tracker.update_state(beta)
         self.active_units.update_state(y_pred["mean"])
-        return ops.mean(reconstruction) + beta * ops.mean(kl_term)
+        per_sentence = reconstruction + beta * kl_term  # (batch,); kl_term may be a scalar
+        # A Keras loss takes the batch mean, divided by the replicas under a strategy (their
+        # gradients are summed), as a compiled loss would be.
+        return self._mean_loss(ops.zeros_like(reconstruction), per_sentence)
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
         """`keras.Model.compile`; the loss is the model's own (the ELBO), metrics its trackers."""
@@ -203,3 +207,10 @@ class SentenceVAE(Task):
         config = dict(config)
         config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
         return super().from_config(config)
+
+
+class _BatchMean(keras.losses.Loss):
+    """The mean of per-sentence losses, with Keras' reduction and distribution scaling."""
+
+    def call(self, y_true, y_pred):
+        return y_pred
