@@ -93,6 +93,7 @@ def test_vae_commands_refuse_bad_input_in_one_line(capsys, vae_run, run_dir):
         (("interpolate", "--run-dir", str(vae_run), "--from", "a", "--to", "b", "--steps",
           "1"), "steps must be at least 2"),
         (("evaluate", "--run-dir", str(run_dir), "--samples", "3"), "applies to sentence VAE"),
+        (("predict", "--run-dir", str(vae_run), "--text", "hi"), "is a sentence VAE, not a"),
     ]
     for argv, message in cases:
         code, _, err = run_cli(capsys, *argv)

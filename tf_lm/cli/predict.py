@@ -37,8 +37,10 @@ def run(args, extra):
     from tf_lm.run_dir.run_directory import RunDirectory
 
     run_dir = RunDirectory(args.run_dir)
-    if run_dir.require_config().model.task != "classifier":
-        raise InputError(f"{run_dir.path} is a language model, not a classifier; use "
+    task = run_dir.require_config().model.task
+    if task != "classifier":
+        kind = "a sentence VAE" if task == "vae" else "a language model"
+        raise InputError(f"{run_dir.path} is {kind}, not a classifier; use "
                          "`tf-lm generate` or `tf-lm evaluate`")
     config, tokenizer, model = run_dir.load(args.adapters)
     probabilities = class_probabilities(model, tokenizer, run_dir.preprocessor(), texts,
