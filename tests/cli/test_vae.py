@@ -153,3 +153,17 @@ def test_the_export_encodes_decodes_and_samples_as_python_does(capsys, vae_run, 
                            "tf_lm_export.json").read_text())
     assert metadata["task"] == "vae" and metadata["latent_dim"] == 4
     assert set(metadata["signatures"]) == {"serving_default", "encode", "decode", "sample"}
+
+
+def test_a_run_without_its_model_file_loads_its_best_checkpoint(capsys, vae_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(vae_run, copy)
+    (copy / "model.keras").unlink()
+    text = ["--text", "the cat sat on the mat ."]
+    _, whole, _ = run_cli(capsys, "encode", "--run-dir", str(vae_run), *text, "--json")
+    code, partial, err = run_cli(capsys, "encode", "--run-dir", str(copy), *text, "--json")
+    assert code == 0, err
+    # The best checkpoint (the lowest validation -ELBO) stands in for model.keras.
+    assert len(json.loads(partial)["mean"]) == len(json.loads(whole)["mean"]) == 4

@@ -102,7 +102,8 @@ def _sample_prior(args, run_dir):
         raise InputError("--adapters, --stop and --repetition-penalty apply to language models")
     sentences = generator(run_dir)
     texts = sentences.sample(args.num_samples, seed=args.seed,
-                             max_new_tokens=args.max_new_tokens or 40, sampler=args.sampler,
+                             max_new_tokens=40 if args.max_new_tokens is None else
+                             args.max_new_tokens, sampler=args.sampler,
                              temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                              num_beams=args.beams)
     if args.json:

@@ -100,8 +100,9 @@ class SentenceVAE(Task):
         self.reparameterize = GaussianSample(seed=seed, name="sample", dtype=policy)
         self.to_state = keras.layers.Dense(math.prod(self.state_shape), name="initial_state",
                                            dtype=policy)
-        self.drop_words = WordDropout(word_dropout, unknown_id, seed=seed, name="word_dropout",
-                                      dtype=policy)
+        self.drop_words = WordDropout(word_dropout, unknown_id,  # its own stream of draws
+                                      seed=None if seed is None else seed + 1,
+                                      name="word_dropout", dtype=policy)
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.kl_weight_tracker = keras.metrics.Mean(name="kl_weight")
@@ -165,7 +166,10 @@ class SentenceVAE(Task):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         reconstruction, kl, kl_per_dim = self.sentence_terms(x, y_pred)
         if training:
-            beta = kl_weight(self.optimizer.iterations, self.kl_schedule, self.kl_anneal_steps,
+            # In batches, as train.steps counts (Keras counts updates, one per accumulation).
+            accumulation = getattr(self.optimizer, "gradient_accumulation_steps", None) or 1
+            batches = self.optimizer.iterations * accumulation
+            beta = kl_weight(batches, self.kl_schedule, self.kl_anneal_steps,
                              self.kl_logistic_rate)
             kl_term = kl
             if self.free_bits > 0:

@@ -6,7 +6,8 @@ import time
 
 from tf_lm.config import Config
 from tf_lm.errors import InputError
-from tf_lm.models import build_causal_lm, build_text_classifier, load_model
+from tf_lm.models import (build_causal_lm, build_sentence_vae, build_text_classifier,
+                          load_model)
 from tf_lm.models.lora_adapters import with_adapters_merged
 from tf_lm.optimizers import build_optimizer
 from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refuse
@@ -104,6 +105,9 @@ class RunDirectory:
         if config.model.task == "classifier":
             model = build_text_classifier(config.model, tokenizer.vocabulary_size(),
                                           config.data.block_size, self.label_names())
+        elif config.model.task == "vae":
+            model = build_sentence_vae(config.model, config.train, tokenizer.vocabulary_size(),
+                                       tokenizer.unknown_token_id)
         else:
             model = build_causal_lm(config.model, tokenizer.vocabulary_size(),
                                     config.data.block_size)

@@ -58,8 +58,9 @@ def distribute(strategy, make, global_batch):
         per_pipeline = global_batch // context.num_input_pipelines
         start = context.input_pipeline_id * per_pipeline
 
-        def take(x, y):
-            return tf.nest.map_structure(lambda t: t[start:start + per_pipeline], (x, y))
+        def take(*batch):  # (x, y), or a VAE's inputs alone
+            rows = tf.nest.map_structure(lambda t: t[start:start + per_pipeline], batch)
+            return rows if len(rows) > 1 else rows[0]
 
         rows = make().map(take)
         per_replica = context.get_per_replica_batch_size(global_batch)

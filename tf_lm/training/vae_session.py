@@ -105,7 +105,9 @@ class VAESession(Session):
                   f"{figures['perplexity_bound']:.1f}, {figures['active_units']} active units")
 
     def finished_figures(self, result):
-        figures = self.val_figures
+        figures = getattr(self, "val_figures", None)
+        if figures is None:  # no validation split
+            return {"val_loss": result.val_loss}
         return {"val_loss": result.val_loss, "val_elbo": figures["elbo"],
                 "val_reconstruction": figures["reconstruction"], "val_kl": figures["kl"],
                 "val_perplexity_bound": figures["perplexity_bound"],
