@@ -84,3 +84,10 @@ def per_row(name, value, batch, limit=None):
             [f"{requirement(name, limit)}. Received:", flat], summarize=16))
     with tf.control_dependencies(checks):
         return tf.broadcast_to(flat, [batch])
+
+
+def sampler_options(sampler, temperature, top_k, top_p):
+    """The decoder's sampling arguments for a sampler: greedy turns every one of them off."""
+    if sampler == "greedy":
+        return {"temperature": GREEDY_TEMPERATURE, "top_k": TOP_K_OFF, "top_p": TOP_P_OFF}
+    return {"temperature": float(temperature), "top_k": int(top_k), "top_p": float(top_p)}

@@ -8,9 +8,9 @@ from tf_lm.data.sentence_pipeline import encode_sentences
 from tf_lm.errors import InputError
 from tf_lm.generation.beam_search import beam_search
 from tf_lm.generation.decoder import Decoder, _bucket
-from tf_lm.generation.parameter_rules import (GREEDY_TEMPERATURE, MAX_NEW_TOKENS_LIMIT,
-                                              REPETITION_PENALTY_OFF, TOP_K_OFF, TOP_P_OFF,
-                                              check_arguments)
+from tf_lm.generation.parameter_rules import (MAX_NEW_TOKENS_LIMIT, REPETITION_PENALTY_OFF,
+                                              TOP_K_OFF, TOP_P_OFF, check_arguments,
+                                              sampler_options)
 
 
 class SentenceGenerator:
@@ -78,13 +78,12 @@ class SentenceGenerator:
                                 initial_cache=self.model.initial_state(z[i:i + 1]))
                     for i in range(len(z))]
         else:
-            if sampler == "greedy":
-                temperature, top_k, top_p = GREEDY_TEMPERATURE, TOP_K_OFF, TOP_P_OFF
+            options = sampler_options(sampler, temperature, top_k, top_p)
             function = self._decode_function(_bucket(max_new_tokens))
             tokens, counts = function(
                 tf.constant(z), tf.constant(max_new_tokens, tf.int32),
-                tf.constant(temperature, tf.float32), tf.constant(top_k, tf.int32),
-                tf.constant(top_p, tf.float32),
+                tf.constant(options["temperature"], tf.float32),
+                tf.constant(options["top_k"], tf.int32), tf.constant(options["top_p"], tf.float32),
                 tf.constant([seed + i for i in range(len(z))], tf.int32))
             tokens, counts = tokens.numpy(), counts.numpy()
             rows = [tokens[i, :counts[i]].tolist() for i in range(len(z))]

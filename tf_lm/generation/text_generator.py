@@ -5,9 +5,10 @@ import tensorflow as tf
 from tf_lm.errors import InputError
 from tf_lm.generation.beam_search import beam_search
 from tf_lm.generation.decoder import Decoder
-from tf_lm.generation.parameter_rules import (DEFAULT_MAX_NEW_TOKENS, GREEDY_TEMPERATURE,
+from tf_lm.generation.parameter_rules import (DEFAULT_MAX_NEW_TOKENS,
                                               MAX_NEW_TOKENS_LIMIT, REPETITION_PENALTY_OFF,
-                                              SAMPLERS, TOP_K_OFF, TOP_P_OFF, check_arguments)
+                                              SAMPLERS, TOP_K_OFF, TOP_P_OFF, check_arguments,
+                                              sampler_options)
 from tf_lm.generation.prompt_rules import NO_START, continuation_text, prompt_ids, start_ids
 
 __all__ = ["SAMPLERS", "TextGenerator"]
@@ -70,12 +71,6 @@ class TextGenerator:
                                  "prompt.")
         return ids
 
-    def _options(self, sampler, temperature, top_k, top_p):
-        """Decoder arguments for a sampler: greedy turns every sampling parameter off."""
-        if sampler == "greedy":
-            return {"temperature": GREEDY_TEMPERATURE, "top_k": TOP_K_OFF, "top_p": TOP_P_OFF}
-        return {"temperature": float(temperature), "top_k": int(top_k), "top_p": float(top_p)}
-
     def _warn_truncation(self, prompts_ids, max_new_tokens, beam=False):
         context = self.decoder.context
         if beam and context is not None:  # beam search keeps context - max_new_tokens tokens
@@ -117,7 +112,7 @@ class TextGenerator:
         else:
             outputs = self.decoder.generate_ids(
                 ids, max_new_tokens, repetition_penalty=repetition_penalty, seed=seed,
-                stop_token_ids=stop_ids, **self._options(sampler, temperature, top_k, top_p))
+                stop_token_ids=stop_ids, **sampler_options(sampler, temperature, top_k, top_p))
         texts = [_cut(self._text(prompt_ids, out), stop_strings)
                  for out, prompt_ids in zip(outputs, ids)]
         return texts[0] if single else texts
@@ -152,7 +147,7 @@ class TextGenerator:
             new = self.decoder.generate_ids(
                 [ids + generated], count, repetition_penalty=repetition_penalty, seed=seed,
                 stop_token_ids=stop_ids, first_step=len(generated),
-                **self._options(sampler, temperature, top_k, top_p))[0]
+                **sampler_options(sampler, temperature, top_k, top_p))[0]
             generated += new
             full = self._text(ids, generated)
             text = _cut(full, stop_strings)
