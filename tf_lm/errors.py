@@ -1,4 +1,4 @@
-"""The one exception type for bad user input."""
+"""The exceptions the CLI turns into one line and an exit code."""
 
 
 class InputError(ValueError):
@@ -14,3 +14,18 @@ class TrainingError(RuntimeError):
 
     The CLI prints it on one line and exits with status 1.
     """
+
+
+class Preempted(TrainingError):
+    """Training stopped on a preemption signal (SIGTERM) after backing up the current step.
+
+    The CLI prints one line and exits with `PREEMPTED_EXIT_CODE` (75, `EX_TEMPFAIL`: try
+    again); rerunning the same command resumes at `step`.
+    """
+
+    def __init__(self, message, step, backup):
+        super().__init__(message)
+        self.step, self.backup = step, backup
+
+
+PREEMPTED_EXIT_CODE = 75

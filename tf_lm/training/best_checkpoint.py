@@ -6,6 +6,7 @@ import os
 
 import keras
 
+from tf_lm.training.step_clock import StepClock
 from tf_lm.utils import atomic
 
 
@@ -20,10 +21,12 @@ class BestCheckpoint(keras.callbacks.Callback):
         directory: the run's `checkpoints/`.
         monitor: `val_loss` (lower is better) or a classifier's `val_accuracy` or `val_f1`
             (higher is better).
+        clock: the run's `StepClock` (default: Keras epochs of `params["steps"]`).
     """
 
-    def __init__(self, directory, monitor="val_loss"):
+    def __init__(self, directory, monitor="val_loss", clock=None):
         super().__init__()
+        self.clock = clock
         self.directory = str(directory)
         self.monitor = monitor
         self.weights_path = os.path.join(self.directory, "best.weights.h5")
@@ -39,7 +42,7 @@ class BestCheckpoint(keras.callbacks.Callback):
                                                 self.best.get(self.monitor)):
             return
         os.makedirs(self.directory, exist_ok=True)
-        step = (epoch + 1) * self.params["steps"]
+        step = StepClock.of(self).epoch_end(epoch)
         atomic.save_weights(self.model, self.weights_path)
         self.best = {"step": step, "val_loss": float(logs["val_loss"]), "monitor": self.monitor,
                      self.monitor: float(value)}

@@ -72,7 +72,7 @@ class ClassifierSession(Session):
         for variable in model.head.weights:  # LoRA freezes all else; the new head must learn
             variable.trainable = True
 
-    def datasets(self):
+    def datasets(self, start_step):
         config, corpus = self.config, self.corpus
         batch, length = config.train.batch_size, config.data.block_size
 
@@ -82,7 +82,7 @@ class ClassifierSession(Session):
                                           **options)
 
         def make_train():
-            return make("train", seed=config.data.seed, repeat=True, start_step=self.start_step)
+            return make("train", seed=config.data.seed, repeat=True, start_step=start_step)
 
         train_data = distribute(self.strategy, make_train, batch)
         if not self.has_valid:

@@ -4,16 +4,22 @@ import math
 
 import keras
 
+from tf_lm.training.step_clock import StepClock
+
 
 class NonFiniteGuard(keras.callbacks.Callback):
     """Stop `fit` at the first batch whose loss is NaN or infinite.
 
     Unlike `keras.callbacks.TerminateOnNaN` it records the step (`failed_step`) so the caller
     can name it and the last good checkpoint in its error message.
+
+    Args:
+        clock: the run's `StepClock` (default: Keras epochs of `params["steps"]`).
     """
 
-    def __init__(self):
+    def __init__(self, clock=None):
         super().__init__()
+        self.clock = clock
         self.failed_step = None
         self.failed_loss = None
         self._epoch = 0
@@ -27,6 +33,6 @@ class NonFiniteGuard(keras.callbacks.Callback):
             return
         loss = float(loss)
         if not math.isfinite(loss):
-            self.failed_step = self._epoch * self.params["steps"] + batch + 1
+            self.failed_step = StepClock.of(self).after_batch(self._epoch, batch)
             self.failed_loss = loss
             self.model.stop_training = True

@@ -2,6 +2,8 @@
 
 import keras
 
+from tf_lm.training.step_clock import StepClock
+
 
 class RecurrentStateReset(keras.callbacks.Callback):
     """For a stateful recurrent model: validation starts from zero states and leaves the
@@ -9,10 +11,12 @@ class RecurrentStateReset(keras.callbacks.Callback):
 
     Args:
         steps_per_epoch: batches in one pass over the training split (contiguous sampler).
+        clock: the run's `StepClock` (default: Keras epochs of `params["steps"]`).
     """
 
-    def __init__(self, steps_per_epoch):
+    def __init__(self, steps_per_epoch, clock=None):
         super().__init__()
+        self.clock = clock
         self.steps_per_epoch = steps_per_epoch
         self._saved = None
         self._epoch = 0
@@ -24,7 +28,7 @@ class RecurrentStateReset(keras.callbacks.Callback):
         return self.model.backbone.state_variables()
 
     def on_train_batch_begin(self, batch, logs=None):
-        step = self._epoch * self.params["steps"] + batch
+        step = StepClock.of(self).after_batch(self._epoch, batch) - 1  # before this batch
         if step % self.steps_per_epoch == 0:
             self.model.backbone.reset_states()
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tf_lm.data.corpus import Corpus
 from tf_lm.data.pipeline import batches_per_epoch, make_dataset, token_chunks, tokenize_split
-from tf_lm.errors import InputError, TrainingError
+from tf_lm.errors import InputError, Preempted, TrainingError
 from tf_lm.evaluation.perplexity import evaluate_tokens
 from tf_lm.generation.sample_text import sample_text
 from tf_lm.models import lora_adapters
@@ -23,16 +23,22 @@ from tf_lm.training.best_checkpoint import BestCheckpoint, describe_best, read_b
 from tf_lm.training.carried_state_validation import CarriedStateValidation
 from tf_lm.training.non_finite_guard import NonFiniteGuard
 from tf_lm.training.plateau_decay import PlateauDecay
+from tf_lm.training.preemption import PreemptionBackup
 from tf_lm.training.recurrent_state_reset import RecurrentStateReset
+from tf_lm.training.resumable_state import ResumableState
 from tf_lm.training.sliced_step import slice_batches
+from tf_lm.training.step_clock import StepClock
 from tf_lm.training.step_profiler import StepProfiler
 from tf_lm.training.tensorboard_logger import TensorBoardLogger
 from tf_lm.training.train_result import TrainResult
 from tf_lm.utils import atomic
 
 
-class _ValidationEarlyStopping(keras.callbacks.EarlyStopping):
-    """`EarlyStopping` on `train.monitor` that ignores the epochs without a validation."""
+class _ValidationEarlyStopping(ResumableState, keras.callbacks.EarlyStopping):
+    """`EarlyStopping` on `train.monitor` that ignores the epochs without a validation and
+    keeps its best and patience count across a resume."""
+
+    resumable = ("wait", "best", "best_epoch")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs and self.monitor in logs:
@@ -121,6 +127,7 @@ class Session:
         self.config, self.strategy, self.slices, self.chief = config, strategy, slices, chief
         self.shared, self.run, self.echo = shared, run, echo
         self.stateful = stateful_training(config)
+        self.multi_worker = getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)()
         self.per_character = config.data.tokenizer == "char"
         self.history = None
         self.samples_text = True  # a language model shows samples in TensorBoard
@@ -209,16 +216,17 @@ class Session:
                 jit_compile=train_config.jit_compile,
                 steps_per_execution=train_config.steps_per_execution)
             slice_batches(model, self.slices)
-            restored = restore_backup(model, self.shared.backup_dir)
+            restored = restore_backup(model, self.shared.backup_dir, echo=self.echo,
+                                      set_aside=self.chief)
         self.model = model
         self.restored = restored
         self.start_step = restored["step"] if restored else 0
-        self.initial_epoch = restored["epoch"] if restored else 0
-        if restored and self.start_step != self.initial_epoch * self.interval:
+        if self.start_step > self.total_steps:
             raise InputError(
-                f"The backup in {self.shared.backup_dir} is at step {self.start_step}, which "
-                f"is not a multiple of this config's checkpoint interval ({self.interval}); "
-                "resume with the interval the run was started with.")
+                f"The backup {restored['path']} is at step {self.start_step}, beyond this "
+                f"config's {self.total_steps} steps; raise train.steps (or train.epochs).")
+        self.clock = StepClock(self.interval, self.start_step)
+        self.initial_epoch = self.clock.first_epoch
         if restored:
             self.echo(f"resuming {self.shared.path} from step {self.start_step}")
         elif self.initialized_from:
@@ -259,14 +267,15 @@ class Session:
                 f"data.sampler={self.config.data.sampler!r} "
                 f"{'needs' if self.stateful else 'does not allow'} a stateful recurrent model.")
 
-    def datasets(self):
+    def datasets(self, start_step):
+        """(train, validation) distributed datasets, the training batches from `start_step`."""
         data_config, batch = self.config.data, self.config.train.batch_size
         block = data_config.block_size
 
         def make_train():
             return make_dataset(self.train_source, block, batch, sampler=data_config.sampler,
                                 seed=data_config.seed, shuffle_buffer=data_config.shuffle_buffer,
-                                start_step=self.start_step, repeat=True)
+                                start_step=start_step, repeat=True)
 
         train_data = distribute(self.strategy, make_train, batch)
         if not self.has_valid or self.stateful:  # stateful: CarriedStateValidation
@@ -293,32 +302,40 @@ class Session:
                            self.config.train.sample_tokens, seed=seed)
 
     def callbacks(self, extra=()):
-        """tf_lm's callbacks (guard, TensorBoard, CSV, best checkpoint, backup, early
-        stopping, recurrent states, profiler), then the caller's `extra`."""
-        config, train_config, run = self.config, self.config.train, self.run
+        """tf_lm's callbacks (guard, TensorBoard, CSV, best checkpoint, early stopping,
+        backup, preemption, recurrent states, profiler), then the caller's `extra`."""
+        config, train_config, run, clock = self.config, self.config.train, self.run, self.clock
         batch, block = train_config.batch_size, config.data.block_size
-        self.guard = NonFiniteGuard()
+        resumed = (self.restored or {}).get("callbacks", {})
+        self.guard = NonFiniteGuard(clock)
         sampling = train_config.sample_tokens and self.chief and self.samples_text
-        callbacks = []
+        callbacks, carried = [], {}
         if self.stateful and self.has_valid:  # first: the others read its val_loss
             callbacks.append(CarriedStateValidation(
                 self.valid_tokens, config.data.block_size, self._synced_twin,
                 self.validation_freq, self.total_steps // self.interval - 1))
         if train_config.lr_schedule == "plateau":
-            callbacks.append(PlateauDecay(train_config.decay_factor))
+            carried["plateau"] = PlateauDecay(train_config.decay_factor,
+                                              state=resumed.get("plateau"))
+            callbacks.append(carried["plateau"])
         callbacks += [self.guard, TensorBoardLogger(
             run.logs_dir, batch * block, config, per_character=self.per_character,
-            sample_fn=self.sample if sampling else None)]
+            sample_fn=self.sample if sampling else None, clock=clock)]
         callbacks.append(keras.callbacks.CSVLogger(run.csv_path, append=bool(self.restored)))
         if self.has_valid:
-            callbacks.append(BestCheckpoint(run.checkpoints_dir, train_config.monitor))
-        callbacks.append(Backup(run.backup_dir))
+            callbacks.append(BestCheckpoint(run.checkpoints_dir, train_config.monitor, clock))
         if self.has_valid and train_config.early_stopping_patience:
-            callbacks.append(_ValidationEarlyStopping(
+            carried["early_stopping"] = _ValidationEarlyStopping(
                 monitor=train_config.monitor, patience=train_config.early_stopping_patience,
-                mode="min" if train_config.monitor == "val_loss" else "max"))
+                mode="min" if train_config.monitor == "val_loss" else "max",
+                state=resumed.get("early_stopping"))
+            callbacks.append(carried["early_stopping"])
+        backup = Backup(run.backup_dir, clock, carried=carried)  # after the carried ones
+        callbacks.append(backup)
+        if not self.multi_worker:  # a lone worker stopping would leave its peers waiting
+            callbacks.append(PreemptionBackup(backup, clock))
         if self.stateful:
-            callbacks.append(RecurrentStateReset(self.data_epoch))
+            callbacks.append(RecurrentStateReset(self.data_epoch, clock))
         if train_config.profile_steps and self.chief:
             callbacks.append(StepProfiler(run.logs_dir, train_config.profile_start,
                                           train_config.profile_steps))
@@ -335,17 +352,19 @@ class Session:
             f"replica(s)"
             f"{f', each batch in {self.slices} parallel slices' if self.slices > 1 else ''}; "
             f"run directory {self.shared.path}")
-        train_data, valid_data = self.datasets()
         distributed = self.strategy.num_replicas_in_sync > 1 or not isinstance(
             self.strategy, type(tf.distribute.get_strategy()))
         self.twin = _local_twin(self.model) if self.stateful or distributed else self.model
-        if self.initial_epoch < epochs:
-            self.history = self.model.fit(
-                train_data, epochs=epochs, initial_epoch=self.initial_epoch,
-                steps_per_epoch=interval, validation_data=valid_data,
-                validation_steps=self.validation_steps,
-                validation_freq=self.validation_freq,
-                callbacks=callbacks, verbose=verbose, shuffle=False)
+        self.epochs_done = 0
+        first, offset = self.clock.first_epoch, self.clock.offset
+        if offset:  # resumed mid-interval (a preemption): the rest of it as a shorter epoch
+            self._fit(first, first + 1, interval - offset, self.start_step, callbacks, verbose)
+            first += 1
+            for callback in callbacks:  # the second fit continues the same log
+                if isinstance(callback, keras.callbacks.CSVLogger):
+                    callback.append = True
+        if first < epochs and not self.model.stop_training and self.guard.failed_step is None:
+            self._fit(first, epochs, interval, first * interval, callbacks, verbose)
         if self.guard.failed_step is not None:
             best = read_best(self.run.checkpoints_dir)
             where = (f"the last good checkpoint is {self.run.checkpoints_dir}/best.weights.h5 "
@@ -356,13 +375,27 @@ class Session:
                 f"{self.guard.failed_step}; {where}. Lower train.learning_rate or set "
                 "train.clip_norm.")
 
+    def _fit(self, initial_epoch, epochs, steps, start_step, callbacks, verbose):
+        """One `model.fit` over Keras epochs [initial_epoch, epochs) of `steps` steps each."""
+        train_data, valid_data = self.datasets(start_step)
+        try:
+            self.history = self.model.fit(
+                train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                validation_data=valid_data, validation_steps=self.validation_steps,
+                validation_freq=self.validation_freq, callbacks=callbacks, verbose=verbose,
+                shuffle=False)
+        except Preempted:
+            for callback in callbacks:  # close the logs as at any end of training
+                callback.on_train_end()
+            raise
+        self.epochs_done += len(self.history.epoch)
+
     def finish(self):
         """Evaluate on the whole validation split, sample, save `model.keras` and
         `finished.json` (the chief)."""
         train_config, model, run = self.config.train, self.model, self.run
-        done_epochs = self.initial_epoch + (len(self.history.epoch) if self.history else 0)
-        steps_done = done_epochs * self.interval
-        stopped_early = self.history is not None and steps_done < self.total_steps
+        steps_done = (self.initial_epoch + self.epochs_done) * self.interval
+        stopped_early = self.epochs_done > 0 and steps_done < self.total_steps
         result = TrainResult(self.shared.path, "stopped_early" if stopped_early else "finished",
                              steps_done, resumed_from_step=self.start_step, model=model)
         best = read_best(self.shared.checkpoints_dir)

@@ -8,6 +8,8 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
+from tf_lm.training.step_clock import StepClock
+
 
 # A sentence VAE's terms, apart: reconstruction and KL per sentence, the KL weight, and the
 # latent units in use (a collapse shows as kl and active_units at zero).
@@ -32,10 +34,13 @@ class TensorBoardLogger(keras.callbacks.Callback):
         config: the resolved `Config` (its JSON is logged, its flat values are the hparams).
         per_character: report bits per character (char tokenizer: one token per character).
         sample_fn: optional `() -> str` producing a generated sample.
+        clock: the run's `StepClock` (default: Keras epochs of `params["steps"]`).
     """
 
-    def __init__(self, log_dir, tokens_per_step, config, per_character=False, sample_fn=None):
+    def __init__(self, log_dir, tokens_per_step, config, per_character=False, sample_fn=None,
+                 clock=None):
         super().__init__()
+        self.clock = clock
         self.log_dir = str(log_dir)
         self.tokens_per_step = tokens_per_step
         self.config = config
@@ -51,7 +56,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         return self._writers[name]
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start_step = epoch * self.params["steps"]  # a Keras epoch is a checkpoint interval
+        self._start_step = StepClock.of(self).epoch_start(epoch)
         self._start_time = time.perf_counter()
         self._train_time = None
         if not self._wrote_config:
@@ -71,7 +76,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        step = (epoch + 1) * self.params["steps"]
+        step = StepClock.of(self).epoch_end(epoch)
         seconds = self._train_time or (time.perf_counter() - self._start_time)
         optimizer = self.model.optimizer
         logs["learning_rate"] = float(np.asarray(optimizer.learning_rate))  # the next step's

@@ -75,14 +75,14 @@ class VAESession(Session):
                                   self.tokenizer.unknown_token_id,
                                   dtype=config.train.mixed_precision)
 
-    def datasets(self):
+    def datasets(self, start_step):
         config = self.config
         batch, length = config.train.batch_size, config.data.block_size
 
         def make_train():
             return sentence_dataset(self.sentences["train"], self.tokenizer, length, batch,
                                     seed=config.data.seed, repeat=True,
-                                    start_step=self.start_step)
+                                    start_step=start_step)
 
         train_data = distribute(self.strategy, make_train, batch)
         if not self.has_valid:
