@@ -57,6 +57,40 @@ def test_bad_training_flags_are_one_line_and_exit_2(capsys, tmp_path, flag, mess
     assert not (tmp_path / "run").exists()
 
 
+def tree(root):
+    """{relative path: bytes or None for a directory} of everything under `root`."""
+    return {str(p.relative_to(root)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(root.rglob("*"))}
+
+
+def test_a_start_refused_after_the_run_directory_is_made_leaves_no_trace(capsys, text_file,
+                                                                         tmp_path):
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("hello world\n", encoding="utf-8")
+    run_dir = tmp_path / "run"
+    code, _, err = _run(capsys, "train", "--run-dir", str(run_dir), f"--data.corpus={tiny}",
+                        *TINY)
+    assert code == 2 and err.count("\n") == 1
+    assert f"Split 'train' of {tiny} has" in err and "shorter than one window" in err
+    assert not run_dir.exists()  # the tokenizer and config.json made on the way are gone
+    assert _run(capsys, "train", "--run-dir", str(run_dir), f"--data.corpus={text_file}",
+                *TINY)[0] == 0  # the corrected command is not "a run with a different config"
+
+    before = tree(tmp_path)
+    code, _, err = _run(capsys, "train", "--run-dir", str(run_dir), f"--data.corpus={tiny}",
+                        *TINY, "--overwrite")  # the old run moved aside, then the refusal
+    assert code == 2 and "shorter than one window" in err
+    assert tree(tmp_path) == before  # moved back, byte for byte
+
+    for weights in (run_dir / "backup").glob("step-*/model.weights.h5"):
+        weights.write_bytes(weights.read_bytes()[:100])  # extending the run is refused late
+    before = tree(tmp_path)
+    code, _, err = _run(capsys, "train", "--run-dir", str(run_dir), f"--data.corpus={text_file}",
+                        *TINY, "--train.steps=6", "--resume")
+    assert code == 2 and err.count("\n") == 1 and "model.weights.h5" in err
+    assert tree(tmp_path) == before  # config.json and finished.json put back
+
+
 def test_help_lists_the_training_keys(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--help"])

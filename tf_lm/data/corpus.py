@@ -208,6 +208,11 @@ class Corpus:
         lines = tf.data.TextLineDataset(files).skip(start).take(count)
         return lines.map(lambda line: line + "\n")
 
+    def source_of(self, split):
+        """The file or files `split` is read from, for messages."""
+        files = self._files_of(split)
+        return files[0] if len(files) == 1 else f"{len(files)} files ({files[0]}, ...)"
+
     def describe(self):
         """A JSON-ready summary: files, bytes, and per split characters and lines."""
         splits = {}

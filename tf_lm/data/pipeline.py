@@ -42,11 +42,13 @@ def _split_xy(windows):
     return windows[..., :-1], windows[..., 1:]
 
 
-def check_length(num_tokens, block_size, name):
-    """Refuses a split that cannot fill one window of block_size + 1 tokens."""
+def check_length(num_tokens, block_size, name, source=None):
+    """Refuses a split that cannot fill one window of block_size + 1 tokens (`source`: the
+    corpus files, named in the message)."""
     if num_tokens < block_size + 1:
+        of = f" of {source}" if source else ""
         raise InputError(
-            f"Split '{name}' has {num_tokens} tokens, shorter than one window of "
+            f"Split '{name}'{of} has {num_tokens} tokens, shorter than one window of "
             f"data.block_size + 1 = {block_size + 1} tokens; use a longer corpus or a smaller "
             "data.block_size"
         )

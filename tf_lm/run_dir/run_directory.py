@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import time
 
 from tf_lm.config import Config
@@ -45,6 +46,7 @@ class RunDirectory:
         self.model_path = os.path.join(self.path, "model.keras")
         self.finished_path = os.path.join(self.path, "finished.json")
         self.labels_path = os.path.join(self.path, "labels.json")
+        self._undo = []  # what `prepare` changed, newest first
 
     def stored_config(self):
         """The config this directory was created with, or None."""
@@ -135,11 +137,15 @@ class RunDirectory:
           new config is used, the old one kept as `config.previous.json`, and training goes on
           from the newest backup — also after a finished run, to extend it);
         - a non-empty directory that is not a run directory: refused.
+
+        `undo_prepare()` puts back what this call changed, for a start refused later.
         """
+        self._undo = []
         if os.path.isdir(self.path) and os.listdir(self.path):
             if overwrite:
                 aside = f"{self.path}.old-{time.strftime('%Y%m%d-%H%M%S')}"
                 os.rename(self.path, aside)
+                self._undo.insert(0, lambda: os.rename(aside, self.path))
                 print(f"moved the previous run aside to {aside}")
             else:
                 stored = self._stored_or_refuse()
@@ -153,15 +159,53 @@ class RunDirectory:
                         f"({_differences(stored, config)}); pass --resume to continue it with the "
                         f"new config, --overwrite to start over (the old run is moved aside), or "
                         f"another --run-dir.")
-                os.replace(self.config_path, os.path.join(self.path, "config.previous.json"))
+                self._set_aside(self.config_path, "config.previous.json")
                 config.save(self.config_path)
                 if os.path.exists(self.finished_path):  # the run goes on: no longer finished
-                    os.replace(self.finished_path,
-                               os.path.join(self.path, "finished.previous.json"))
+                    self._set_aside(self.finished_path, "finished.previous.json")
                 return "resume"
+        existed = os.path.isdir(self.path)  # and empty
         self._make_writable()
+        self._undo.insert(0, self._emptied if existed else self._removed)
         config.save(self.config_path)
         return "new"
+
+    def _set_aside(self, path, name):
+        """Rename `path` to `name` in the run directory, undoably (with what `name` held)."""
+        target = os.path.join(self.path, name)
+        with open(path, "rb") as handle:
+            current = handle.read()
+        previous = None
+        if os.path.exists(target):
+            with open(target, "rb") as handle:
+                previous = handle.read()
+        os.replace(path, target)
+
+        def undo():
+            with open(path, "wb") as handle:
+                handle.write(current)
+            if previous is None:
+                os.remove(target)
+            else:
+                with open(target, "wb") as handle:
+                    handle.write(previous)
+        self._undo.insert(0, undo)
+
+    def _emptied(self):
+        for name in os.listdir(self.path):
+            shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+            if os.path.exists(os.path.join(self.path, name)):
+                os.remove(os.path.join(self.path, name))
+
+    def _removed(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def undo_prepare(self):
+        """Put the directory back as it was before `prepare` (a refused start leaves no
+        trace: no new directory, no new files, the old config and run where they were)."""
+        undo, self._undo = self._undo, []
+        for action in undo:
+            action()
 
     # Keys whose change makes the saved weights or token ids meaningless for the new config.
     SHAPE_KEYS = ("model.", "data.tokenizer", "data.vocab_size", "data.min_freq",

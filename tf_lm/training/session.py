@@ -7,7 +7,8 @@ import keras
 import tensorflow as tf
 
 from tf_lm.data.corpus import Corpus
-from tf_lm.data.pipeline import batches_per_epoch, make_dataset, token_chunks, tokenize_split
+from tf_lm.data.pipeline import (batches_per_epoch, check_length, make_dataset, token_chunks,
+                                 tokenize_split)
 from tf_lm.errors import InputError, Preempted, TrainingError
 from tf_lm.evaluation.perplexity import evaluate_tokens
 from tf_lm.generation.sample_text import sample_text
@@ -152,6 +153,7 @@ class Session:
         else:
             self.train_source = tokenize_split(corpus, "train", self.tokenizer)
             train_tokens = self.train_source.size
+            check_length(train_tokens, block, "train", corpus.source_of("train"))
         self._schedule(batches_per_epoch(train_tokens, block, batch))
         self.has_valid = "valid" in corpus.split_names
         if not self.has_valid:
@@ -167,6 +169,8 @@ class Session:
             self.valid_tokens = (token_chunks(corpus, "valid", self.tokenizer)
                                  if corpus.streaming
                                  else tokenize_split(corpus, "valid", self.tokenizer))
+            if not corpus.streaming:
+                check_length(self.valid_tokens.size, block, "valid", corpus.source_of("valid"))
 
     def _schedule(self, data_epoch):
         """Steps in all, the Keras epoch (checkpoint interval) and the validation frequency."""

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from tf_lm.errors import InputError
+from tf_lm.run_dir.checkpoint_files import latest_backups
 from tf_lm.run_dir.run_directory import RunDirectory
 from tf_lm.training.classifier_session import ClassifierSession
 from tf_lm.training.session import Session, stateful_training
@@ -75,9 +76,15 @@ def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
             return TrainResult(shared.path, "already_finished", record["steps"],
                                val_loss=record["val_loss"])
         session = session_class(config, strategy, slices, chief, shared, run, echo)
-        session.data(loaded)
-        session.build_model(model)
-        session.fit(session.callbacks(callbacks), verbose)
+        backups = latest_backups(shared.backup_dir)
+        try:
+            session.data(loaded)
+            session.build_model(model)
+            session.fit(session.callbacks(callbacks), verbose)
+        except InputError:
+            if chief and latest_backups(shared.backup_dir) == backups:  # refused: no trace
+                shared.undo_prepare()
+            raise
         return session.finish()
     finally:
         if scratch:
