@@ -78,6 +78,15 @@ def test_export_against_another_export_alternates_the_two(capsys, tmp_path):
     assert "--against must be a loadable SavedModel" in capsys.readouterr().err
 
 
+def test_serve_calls_an_export_from_several_clients_and_finds_no_wrong_answer(capsys):
+    assert main(["bench", "serve", *TINY, "--requests=24", "--clients=1,3"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["clients"] for line in lines] == [1, 3]
+    for line in lines:
+        assert line["benchmark"] == "serve" and line["requests"] == 24 and line["wrong"] == 0
+        assert line["requests_per_second"] > 0 and 0 < line["p50_ms"] <= line["p99_ms"]
+
+
 def test_bad_arguments_are_one_line_and_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "generate", "--batches", "1,x"])
@@ -91,6 +100,12 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys):
         main(["bench", "generate", "--against", "export/tf_lm"])
     assert exit_info.value.code == 2
     assert "--against applies to `bench export` only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "train", "--export-dir", "export/tf_lm"])
+    assert exit_info.value.code == 2
+    assert "--export-dir applies to `bench serve` only" in capsys.readouterr().err
+    assert main(["bench", "serve", "--export-dir", "no/such/export"]) == 2
+    assert "--export-dir must be an exported model version" in capsys.readouterr().err
     assert main(["bench", "generate", "--model.architecture=lstm"]) == 2
     assert "needs a gpt model" in capsys.readouterr().err
 

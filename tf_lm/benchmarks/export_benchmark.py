@@ -10,10 +10,10 @@ from tf_lm.errors import InputError
 from tf_lm.run_dir.export_directory import ExportDirectory
 
 
-class _Served:
+class ServedExport:
     """An exported model loaded as TF Serving loads it: a TF1 Session, no XLA."""
 
-    def __init__(self, path):
+    def __init__(self, path, flag="--against"):
         import tensorflow as tf
 
         self.path = path
@@ -24,14 +24,14 @@ class _Served:
         except Exception as error:  # a missing tag, missing variables, a corrupt proto...
             self.session.close()
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise InputError(f"--against must be a loadable SavedModel. Received: {path!r} "
+            raise InputError(f"{flag} must be a loadable SavedModel. Received: {path!r} "
                              f"({first_line})") from None
         signature = meta_graph.signature_def.get("serving_default")
         if signature is None or not {"prompts", "max_new_tokens"} <= set(signature.inputs) \
                 or "text" not in signature.outputs:
             self.session.close()
             raise InputError(
-                f"--against must be a tf_lm export: a serving_default signature from prompts "
+                f"{flag} must be a tf_lm export: a serving_default signature from prompts "
                 f"and max_new_tokens to text. Received: {path!r}")
         self.signature = signature
 
@@ -92,7 +92,7 @@ def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=Fals
 
     peer = None
     if against is not None:
-        peer = _Served(ExportDirectory.newest(against, "--against").path)
+        peer = ServedExport(ExportDirectory.newest(against, "--against").path)
     results = []
     try:
         model = workload.model()
@@ -101,8 +101,9 @@ def bench_export(workload, new_tokens=255, batches=(1, 8), repeats=3, trace=Fals
         limit = max(new_tokens, ExportConfig().max_new_tokens_limit)
         text = tokenizer.decode(workload.tokens[:8])
         with tempfile.TemporaryDirectory() as base:
-            served = _Served(export_model(model, tokenizer, base, "bench",
-                                          export_config=ExportConfig(max_new_tokens_limit=limit)))
+            served = ServedExport(export_model(
+                model, tokenizer, base, "bench",
+                export_config=ExportConfig(max_new_tokens_limit=limit)))
             try:
                 for batch in batches:
                     results.append(_measure(served, peer, generator, [text] * batch,

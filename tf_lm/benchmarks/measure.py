@@ -45,6 +45,13 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mb():
+    """This process's resident memory now, in MiB (Linux's /proc/self/statm)."""
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * resource.getpagesize() / 2 ** 20
+
+
 def matmul_peak_flops(size=2048, repeats=10):
     """The machine's float32 matmul rate in FLOP/s: a `size`² `tf.linalg.matmul`, the fastest
     of `repeats` (a peak is a best case; on a shared machine the median of a few runs swung

@@ -17,6 +17,10 @@ DESCRIPTION = """Benchmarks, each after a warm-up (compile time reported apart),
             the exported call's time goes, per op type (executed ops per new token);
             --against PATH alternates its calls with another export's (an A/B)
   data      tokens/s of the input pipeline alone, against the training rate
+  serve     an export loaded once as TF Serving loads it, called by 1, 4 and 8 client
+            threads with a few hundred mixed requests (batch sizes, samplers, seeds,
+            lengths, a tenth of them invalid): requests/s, p50/p99 latency, answers that
+            differ from the same request made alone (must be 0), memory added
 The model and data come from --preset/--config/overrides (default: nanogpt-cpu on Tiny
 Shakespeare). --json prints one JSON object per line."""
 
@@ -24,7 +28,7 @@ Shakespeare). --json prints one JSON object per line."""
 def add_parser(subparsers):
     parser = subparsers.add_parser("bench", help="benchmarks against keras-hub and the machine",
                                    description=DESCRIPTION)
-    parser.add_argument("what", choices=("train", "generate", "export", "data"))
+    parser.add_argument("what", choices=("train", "generate", "export", "data", "serve"))
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--repeats", type=int, default=3, metavar="R",
                         help="timed repetitions after the warm-up (default 3)")
@@ -40,6 +44,13 @@ def add_parser(subparsers):
     parser.add_argument("--against", metavar="PATH",
                         help="export: another exported model (a version folder, or a model "
                              "folder: its latest version), called in turn with this one")
+    parser.add_argument("--clients", default="1,4,8", metavar="N,N",
+                        help="serve: concurrent client threads (default 1,4,8)")
+    parser.add_argument("--requests", type=int, default=300, metavar="N",
+                        help="serve: requests per client count (default 300)")
+    parser.add_argument("--export-dir", metavar="PATH",
+                        help="serve: an exported model (version or model folder); default: "
+                             "the config's model exported to a temporary folder")
     add_config_arguments(parser)
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -51,6 +62,13 @@ def _positive(parser, name, value):
     return value
 
 
+def _integers(parser, flag, text):
+    try:
+        return tuple(_positive(parser, flag, int(b)) for b in text.split(","))
+    except ValueError:
+        parser.error(f"{flag} must be integers separated by commas. Received: {text!r}")
+
+
 def run(args, extra):
     config = resolve_config(args, split_overrides(args.parser, extra))
     _positive(args.parser, "--repeats", args.repeats)
@@ -60,12 +78,12 @@ def run(args, extra):
         if value and args.what != "export":
             args.parser.error(f"{flag} applies to `bench export` only. "
                               f"Received: bench {args.what}")
-    try:
-        batches = tuple(_positive(args.parser, "--batches", int(b))
-                        for b in args.batches.split(","))
-    except ValueError:
-        args.parser.error(f"--batches must be integers separated by commas. Received: "
-                          f"{args.batches!r}")
+    _positive(args.parser, "--requests", args.requests)
+    if args.export_dir and args.what != "serve":
+        args.parser.error(f"--export-dir applies to `bench serve` only. "
+                          f"Received: bench {args.what}")
+    batches = _integers(args.parser, "--batches", args.batches)
+    clients = _integers(args.parser, "--clients", args.clients)
     from tf_lm.benchmarks.workload import Workload
 
     workload = Workload.from_config(config)
@@ -86,6 +104,10 @@ def run(args, extra):
 
         results = bench_export(workload, args.new_tokens, batches, args.repeats, args.trace,
                                args.against)
+    elif args.what == "serve":
+        from tf_lm.benchmarks.serving_benchmark import bench_serve
+
+        results = bench_serve(workload, clients, args.requests, args.export_dir)
     else:
         from tf_lm.benchmarks.data_benchmark import bench_data
 

@@ -46,7 +46,8 @@ def run(args, extra):
         if given:
             from tf_lm.errors import InputError
 
-            raise InputError(f"{' and '.join(given)} do not apply to --models-config, which "
+            verb = "does" if len(given) == 1 else "do"
+            raise InputError(f"{' and '.join(given)} {verb} not apply to --models-config, which "
                              "writes the TF Serving config for the models under --base.")
         return _models_config(args)
     if not args.run_dir:

@@ -236,6 +236,9 @@ class RunDirectory:
         return stored
 
     def _make_writable(self):
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise InputError(f"Run directory {self.path} is a file, not a directory; choose "
+                             "another --run-dir.")
         try:
             os.makedirs(self.path, exist_ok=True)
             probe = os.path.join(self.path, ".write-test")
