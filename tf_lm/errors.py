@@ -16,16 +16,29 @@ class TrainingError(RuntimeError):
     """
 
 
-class Preempted(TrainingError):
-    """Training stopped on a preemption signal (SIGTERM) after backing up the current step.
+class RerunError(TrainingError):
+    """Training stopped for a reason outside the run; rerunning the same command resumes it.
 
     The CLI prints one line and exits with `PREEMPTED_EXIT_CODE` (75, `EX_TEMPFAIL`: try
-    again); rerunning the same command resumes at `step`.
+    again).
     """
+
+
+class Preempted(RerunError):
+    """Training stopped on a preemption signal (SIGTERM) after backing up step `step`."""
 
     def __init__(self, message, step, backup):
         super().__init__(message)
         self.step, self.backup = step, backup
+
+
+class PeerLost(RerunError):
+    """A worker of a multi-worker run stopped answering (killed, preempted, its node lost);
+    `tasks` names the lost ones as TensorFlow reports them."""
+
+    def __init__(self, message, tasks):
+        super().__init__(message)
+        self.tasks = tasks
 
 
 PREEMPTED_EXIT_CODE = 75

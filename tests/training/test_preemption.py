@@ -111,7 +111,7 @@ def test_the_cli_exits_75_on_sigterm_and_the_same_command_resumes(text_file, tmp
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "tf_lm.cli.main", "train", "--run-dir", str(run_dir),
                f"--data.corpus={text_file}", *(f"--{o}" for o in TINY),
-               "--train.steps=400", "--train.checkpoint_interval=20", "--train.eval_interval=100",
+               "--train.steps=160", "--train.checkpoint_interval=20", "--train.eval_interval=80",
                "--quiet", "--no-export"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -127,12 +127,12 @@ def test_the_cli_exits_75_on_sigterm_and_the_same_command_resumes(text_file, tmp
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tf-lm: preempted by SIGTERM at step ")
     step = int(lines[0].split("at step ")[1].split(":")[0])
-    assert 20 <= step < 400 and (run_dir / "backup" / f"step-{step}" / "state.json").exists()
+    assert 20 <= step < 160 and (run_dir / "backup" / f"step-{step}" / "state.json").exists()
 
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert f"resuming {run_dir} from step {step}" in completed.stdout
-    assert json.loads((run_dir / "finished.json").read_text())["steps"] == 400
+    assert json.loads((run_dir / "finished.json").read_text())["steps"] == 160
 
 
 def test_a_damaged_newest_backup_falls_back_to_the_one_before(text_file, tmp_path):

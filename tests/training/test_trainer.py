@@ -143,9 +143,13 @@ def test_a_non_finite_loss_stops_with_the_step_and_checkpoint(text_file, tmp_pat
     config = tiny_config(text_file, "train.optimizer=sgd", "train.lr_schedule=constant",
                          "train.learning_rate=1e30", "train.clip_norm=null",
                          "train.steps=30", "train.eval_interval=3", "train.sample_tokens=0")
-    with pytest.raises(TrainingError, match=r"loss became (nan|inf) at step \d+"):
+    with pytest.raises(TrainingError, match=r"loss became (nan|inf) at step \d+") as error:
         run(config, tmp_path / "run")
     assert not (tmp_path / "run" / "finished.json").exists()
+    failed = int(str(error.value).split(" at step ")[1].split(";")[0])
+    # no backup of the weights that produced it: resuming starts from finite weights
+    backups = [int(p.name[5:]) for p in (tmp_path / "run" / "backup").glob("step-*")]
+    assert all(step < failed for step in backups), (backups, failed)
 
 
 def test_deterministic_runs_are_identical(text_file, tmp_path):

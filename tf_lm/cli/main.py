@@ -9,7 +9,7 @@ import tf_lm
 from tf_lm.cli import (bench, data_inspect, encode, evaluate, export, generate,
                        import_checkpoint, interpolate, predict, train)
 from tf_lm.cli.native_logs import quiet_tensorflow_start
-from tf_lm.errors import PREEMPTED_EXIT_CODE, InputError, Preempted, TrainingError
+from tf_lm.errors import PREEMPTED_EXIT_CODE, InputError, RerunError, TrainingError
 
 DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
 Run `tf-lm COMMAND --help` for the flags of each command."""
@@ -49,7 +49,8 @@ def main(argv=None):
     """Entry point of the `tf-lm` console script; returns the exit code.
 
     Bad input (`InputError`, unreadable files) prints one line, `tf-lm: error: ...`, and
-    exits with 2, as argparse does for bad flags.
+    exits with 2, as argparse does for bad flags. A run stopped from outside (preempted, a
+    worker of its cluster lost) prints one line and exits with 75: rerun the same command.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # TensorFlow's Python logger warns when a process traces many functions; the CLI traces one
@@ -65,7 +66,7 @@ def main(argv=None):
         message = " ".join(str(e).split())
         print(f"tf-lm: error: {message}", file=sys.stderr)
         return 2
-    except Preempted as e:
+    except RerunError as e:
         print(f"tf-lm: {e}", file=sys.stderr)
         return PREEMPTED_EXIT_CODE
     except TrainingError as e:

@@ -1,6 +1,7 @@
 """Resumable backups: model weights, optimizer state and position, every Keras epoch."""
 
 import json
+import math
 import os
 
 import keras
@@ -42,6 +43,9 @@ class Backup(keras.callbacks.Callback):
         self.carried = dict(carried or {})
 
     def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            return  # the weights that made it are no state to resume from
         self.save(StepClock.of(self).epoch_end(epoch))
 
     def save(self, step):

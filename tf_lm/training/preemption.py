@@ -4,6 +4,7 @@ import signal
 import threading
 
 import keras
+import tensorflow as tf
 
 from tf_lm.errors import Preempted
 from tf_lm.training.step_clock import StepClock
@@ -18,6 +19,9 @@ class PreemptionBackup(keras.callbacks.Callback):
     epoch's validation and interval backup run first and `Preempted` follows them. The CLI
     exits with 75 and rerunning the same command resumes at that step.
 
+    Under a multi-worker strategy the workers agree at every step (an all-reduce of "was I
+    signalled") so all of them stop at the same step, whichever one the signal reached.
+
     TF's `PreemptionCheckpointHandler` does this for a `tf.train.Checkpoint` in a custom loop;
     Keras 3's `fit` and weights files have no hook for it, hence this callback.
 
@@ -25,9 +29,10 @@ class PreemptionBackup(keras.callbacks.Callback):
         backup: the run's `Backup` callback (it writes the backup).
         clock: the run's `StepClock`.
         signals: the signals that mean "preempted".
+        strategy: a multi-worker strategy whose workers must agree, or None.
     """
 
-    def __init__(self, backup, clock=None, signals=(signal.SIGTERM,)):
+    def __init__(self, backup, clock=None, signals=(signal.SIGTERM,), strategy=None):
         super().__init__()
         self.backup = backup
         self.clock = clock
@@ -35,6 +40,7 @@ class PreemptionBackup(keras.callbacks.Callback):
         self.received = None
         self._previous = {}
         self._epoch = 0
+        self._agree = _agreement(strategy) if strategy is not None else None
 
     def _note(self, signum, frame):
         self.received = signum
@@ -55,19 +61,38 @@ class PreemptionBackup(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def _signalled(self):
+        """Whether to stop now: this process was signalled, or (multi-worker) any worker."""
+        here = self.received is not None
+        if self._agree is None:
+            return here
+        return bool(self._agree(tf.constant(int(here), tf.int32)).numpy() > 0)
+
     def on_train_batch_end(self, batch, logs=None):
-        if self.received is None or batch + 1 >= self.params["steps"]:
+        if batch + 1 >= self.params["steps"] or not self._signalled():
             return  # the last batch of an epoch: on_epoch_end, after the interval backup
         step = StepClock.of(self).after_batch(self._epoch, batch)
         self._stop(step, self.backup.save(step))
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.received is not None and not self.model.stop_training:  # else it ends now
+        if not self.model.stop_training and self._signalled():  # stopping anyway: no need
             step = StepClock.of(self).epoch_end(epoch)
             self._stop(step, f"{self.backup.directory}/step-{step}")
 
     def _stop(self, step, path):
         self._restore_handlers()
-        name = signal.Signals(self.received).name
+        name = (signal.Signals(self.received).name if self.received is not None
+                else "a SIGTERM to another worker")
         raise Preempted(f"preempted by {name} at step {step}: backed up to {path}; run the "
                         "same command again to resume from that step.", step, path)
+
+
+def _agreement(strategy):
+    """A compiled all-reduce (sum) of one int32 from every replica of `strategy`."""
+
+    @tf.function
+    def agree(flag):
+        per_replica = strategy.run(lambda: tf.identity(flag))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    return agree

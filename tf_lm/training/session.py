@@ -336,8 +336,8 @@ class Session:
             callbacks.append(carried["early_stopping"])
         backup = Backup(run.backup_dir, clock, carried=carried)  # after the carried ones
         callbacks.append(backup)
-        if not self.multi_worker:  # a lone worker stopping would leave its peers waiting
-            callbacks.append(PreemptionBackup(backup, clock))
+        callbacks.append(PreemptionBackup(backup, clock,
+                                          strategy=self.strategy if self.multi_worker else None))
         if self.stateful:
             callbacks.append(RecurrentStateReset(self.data_epoch, clock))
         if train_config.profile_steps and self.chief:

@@ -1,22 +1,52 @@
 """The one training path: build everything a config describes, then `model.fit`."""
 
+import re
 import shutil
 import tempfile
 
 import keras
 import tensorflow as tf
 
-from tf_lm.errors import InputError
+from tf_lm.errors import InputError, PeerLost
 from tf_lm.run_dir.checkpoint_files import latest_backups
 from tf_lm.run_dir.run_directory import RunDirectory
 from tf_lm.training.classifier_session import ClassifierSession
 from tf_lm.training.session import Session, stateful_training
 from tf_lm.training.sliced_step import resolve_batch_slices
-from tf_lm.training.strategy import is_chief, resolve_strategy
+from tf_lm.training.strategy import is_chief, read_tf_config, resolve_strategy
 from tf_lm.training.train_result import TrainResult
 from tf_lm.training.vae_session import VAESession
 
 SESSIONS = {"causal_lm": Session, "classifier": ClassifierSession, "vae": VAESession}
+
+# What a collective raises when a peer stops answering (TF's coordination service stops
+# getting its heartbeats and aborts the collectives of every other task).
+_PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                tf.errors.AbortedError)
+
+
+def _task_names(text):
+    """Sorted TensorFlow task names in `text`, each as /job:J/replica:0/task:N."""
+    found = re.findall(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+)", text)
+    return sorted({f"/job:{job}/replica:0/task:{index}" for job, index in found})
+
+
+def _peer_lost(error, shared):
+    """The `PeerLost` error for a collective aborted because a worker was lost."""
+    message = getattr(error, "message", str(error))
+    if "unhealthy" in message:  # the coordination service named the tasks it lost
+        tasks = _task_names(message.split("unhealthy", 1)[1])
+    else:  # a connection reset: the tasks the error mentions, this one aside
+        task = (read_tf_config() or {}).get("task", {})
+        own = f"/job:{task.get('type')}/replica:0/task:{task.get('index')}"
+        tasks = [name for name in _task_names(message) if name != own]
+    backups = latest_backups(shared.backup_dir)
+    where = (f"the chief's newest backup (step {backups[0][0]})" if backups
+             else "the start (no backup was written yet)")
+    return PeerLost(
+        f"lost {', '.join(tasks) or 'a worker'} of this multi-worker run "
+        f"({type(error).__name__}: it stopped answering); start every worker again with the "
+        f"same command to resume from {where}.", tasks)
 
 
 def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
@@ -85,6 +115,10 @@ def train(config, run_dir="runs/run", *, callbacks=(), model=None, resume=False,
             if chief and latest_backups(shared.backup_dir) == backups:  # refused: no trace
                 shared.undo_prepare()
             raise
+        except _PEER_ERRORS as e:
+            if not session.multi_worker:
+                raise
+            raise _peer_lost(e, shared) from None
         return session.finish()
     finally:
         if scratch:
