@@ -63,7 +63,7 @@ def test_eight_clients_get_the_answers_of_requests_made_alone(served):
 def test_bench_serving_reports_throughput_latency_and_memory(served):
     results = bench_serving(served, PROMPTS, clients=(1, 4), count=40, limit=LIMIT,
                             max_input_tokens=64)
-    assert [r["clients"] for r in results] == [1, 8]
+    assert [r["clients"] for r in results] == [1, 4]
     for result in results:
         assert result["wrong"] == 0 and result["requests"] == 40 and result["invalid"] > 0
         assert result["requests_per_second"] > 0

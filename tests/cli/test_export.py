@@ -31,7 +31,7 @@ def test_export_writes_the_next_version_and_never_replaces_one(capsys, run_dir, 
     assert 'name: "tf_lm"' in target.read_text()
     code, _, err = _run(capsys, "export", "--models-config", "--base", str(base),
                         "--adapters", str(tmp_path / "adapters.safetensors"))
-    assert code == 2 and "--adapters do not apply to --models-config" in err
+    assert code == 2 and "--adapters does not apply to --models-config" in err
     assert err.count("\n") == 1
 
 
