@@ -30,6 +30,20 @@ def free_ports(count):
     return ports
 
 
+def finish(workers, timeout=600):
+    """[(exit code, stdout, stderr)] of every worker; all are killed if one hangs."""
+    results = []
+    for worker in workers:
+        try:
+            out, err = worker.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for w in workers:
+                w.kill()
+            pytest.fail("a worker hung")
+        results.append((worker.returncode, out, err))
+    return results
+
+
 def test_this_keras_needs_both_fixes_and_applying_them_is_idempotent():
     from keras.src.backend.tensorflow import trainer
 
@@ -67,14 +81,8 @@ def test_two_workers_match_one_process_over_the_same_global_batches(tmp_path, te
          str(tmp_path / "single.npz")], capture_output=True, text=True, timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     outputs = []
-    for worker in workers:
-        try:
-            out, err = worker.communicate(timeout=600)
-        except subprocess.TimeoutExpired:
-            for w in workers:
-                w.kill()
-            pytest.fail("a worker hung")
-        assert worker.returncode == 0, err[-3000:]
+    for code, out, err in finish(workers):
+        assert code == 0, err[-3000:]
         outputs.append(json.loads(out.strip().splitlines()[-1]))
     assert single.returncode == 0, single.stderr[-3000:]
     assert [o["steps"] for o in outputs] == [6, 6]

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.training.test_multi_worker import free_ports
+from tests.training.test_multi_worker import finish, free_ports
 from tf_lm.models import load_model
 
 FLAGS = ["--model.num_layers=1", "--model.num_heads=2", "--model.hidden_dim=16",
@@ -38,19 +38,6 @@ def start_workers(text_file, run_dir, tmp_path):
              f"--data.corpus={text_file}", *FLAGS],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     return workers
-
-
-def finish(workers):
-    results = []
-    for worker in workers:
-        try:
-            out, err = worker.communicate(timeout=600)
-        except subprocess.TimeoutExpired:
-            for w in workers:
-                w.kill()
-            pytest.fail("a worker hung")
-        results.append((worker.returncode, out, err))
-    return results
 
 
 def wait_for_backup(workers, run_dir, step):
