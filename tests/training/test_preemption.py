@@ -2,6 +2,7 @@
 and ends with the weights of a run never interrupted. A damaged newest backup falls back to
 the one before it."""
 
+import csv
 import json
 import os
 import signal
@@ -162,3 +163,44 @@ def test_a_damaged_only_backup_is_refused_naming_the_file(text_file, tmp_path):
     with pytest.raises(InputError, match=r"step-11/state.json.*damaged"):
         train(config, str(run_dir), verbose=0, echo=lambda *a: None)
     assert sorted(str(p) for p in run_dir.rglob("*")) == before  # nothing renamed
+
+
+def test_a_resume_whose_epochs_validate_differently_keeps_the_logs_columns(text_file, tmp_path):
+    # interval 10, validation every 20 steps: the short first epoch of the resumed run does
+    # not validate and the next one does; every row must line up with the header
+    config = config_for(text_file, "train.steps=40", "train.checkpoint_interval=10")
+    run_dir = tmp_path / "run"
+    with pytest.raises(Preempted):
+        train(config, str(run_dir), callbacks=[SignalAt(4)], verbose=0, echo=lambda *a: None)
+    assert not (run_dir / "training_log.csv").exists() or len(
+        (run_dir / "training_log.csv").read_text().splitlines()) <= 1
+    train(config, str(run_dir), verbose=0, echo=lambda *a: None)
+    with open(run_dir / "training_log.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    assert [row[0] for row in body] == ["0", "1", "2", "3"]
+    assert all(len(row) == len(header) for row in body)
+    val_loss = header.index("val_loss")
+    assert [row[val_loss] != "NA" for row in body] == [False, True, False, True]
+    float(body[1][val_loss]), float(body[3][val_loss])  # numbers where validated
+
+
+def test_steps_per_execution_must_divide_the_interval(text_file, tmp_path):
+    config = config_for(text_file, "train.steps_per_execution=3")  # interval 20
+    with pytest.raises(InputError, match="steps_per_execution=3 must divide"):
+        train(config, str(tmp_path / "run"), verbose=0, echo=lambda *a: None)
+    assert not (tmp_path / "run").exists()
+
+
+class FailAt(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            raise RuntimeError("a callback of the caller's failed")
+
+
+def test_any_error_out_of_fit_puts_the_signal_handler_back(text_file, tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(RuntimeError, match="caller's failed"):
+        train(config_for(text_file), str(tmp_path / "run"), callbacks=[FailAt()], verbose=0,
+              echo=lambda *a: None)
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -69,8 +69,10 @@ class PreemptionBackup(keras.callbacks.Callback):
         return bool(self._agree(tf.constant(int(here), tf.int32)).numpy() > 0)
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch + 1 >= self.params["steps"] or not self._signalled():
-            return  # the last batch of an epoch: on_epoch_end, after the interval backup
+        if batch + 1 >= self.params["steps"] or self.model.stop_training:
+            return  # the last batch of an epoch: on_epoch_end; a NaN loss: nothing to keep
+        if not self._signalled():
+            return
         step = StepClock.of(self).after_batch(self._epoch, batch)
         self._stop(step, self.backup.save(step))
 

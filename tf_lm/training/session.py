@@ -1,5 +1,6 @@
 """One training session: the corpus, datasets, model, callbacks, `model.fit`, the final files."""
 
+import contextlib
 import math
 import os
 
@@ -9,7 +10,7 @@ import tensorflow as tf
 from tf_lm.data.corpus import Corpus
 from tf_lm.data.pipeline import (batches_per_epoch, check_length, make_dataset, token_chunks,
                                  tokenize_split)
-from tf_lm.errors import InputError, Preempted, TrainingError
+from tf_lm.errors import InputError, TrainingError
 from tf_lm.evaluation.perplexity import evaluate_tokens
 from tf_lm.generation.sample_text import sample_text
 from tf_lm.models import lora_adapters
@@ -31,6 +32,7 @@ from tf_lm.training.sliced_step import slice_batches
 from tf_lm.training.step_clock import StepClock
 from tf_lm.training.step_profiler import StepProfiler
 from tf_lm.training.tensorboard_logger import TensorBoardLogger
+from tf_lm.training.training_log import TrainingLog
 from tf_lm.training.train_result import TrainResult
 from tf_lm.utils import atomic
 
@@ -184,6 +186,12 @@ class Session:
             self.interval = checkpoint_interval(self.total_steps,
                                                 train_config.checkpoint_interval)
             self.validation_freq = max(1, train_config.eval_interval // self.interval)
+        per_execution = train_config.steps_per_execution
+        if self.interval % per_execution:
+            raise InputError(
+                f"train.steps_per_execution={per_execution} must divide the checkpoint "
+                f"interval ({self.interval} steps): Keras runs whole executions, so each "
+                "interval would train more steps than its backup records.")
 
     def new_model(self):
         """The model `config.model` describes, built (called inside the strategy's scope)."""
@@ -325,7 +333,7 @@ class Session:
         callbacks += [self.guard, TensorBoardLogger(
             run.logs_dir, batch * block, config, per_character=self.per_character,
             sample_fn=self.sample if sampling else None, clock=clock)]
-        callbacks.append(keras.callbacks.CSVLogger(run.csv_path, append=bool(self.restored)))
+        callbacks.append(TrainingLog(run.csv_path, append=bool(self.restored)))
         if self.has_valid:
             callbacks.append(BestCheckpoint(run.checkpoints_dir, train_config.monitor, clock))
         if self.has_valid and train_config.early_stopping_patience:
@@ -365,7 +373,7 @@ class Session:
             self._fit(first, first + 1, interval - offset, self.start_step, callbacks, verbose)
             first += 1
             for callback in callbacks:  # the second fit continues the same log
-                if isinstance(callback, keras.callbacks.CSVLogger):
+                if isinstance(callback, TrainingLog):
                     callback.append = True
         if first < epochs and not self.model.stop_training and self.guard.failed_step is None:
             self._fit(first, epochs, interval, first * interval, callbacks, verbose)
@@ -388,9 +396,10 @@ class Session:
                 validation_data=valid_data, validation_steps=self.validation_steps,
                 validation_freq=self.validation_freq, callbacks=callbacks, verbose=verbose,
                 shuffle=False)
-        except Preempted:
-            for callback in callbacks:  # close the logs as at any end of training
-                callback.on_train_end()
+        except BaseException:  # close the logs, put the signal handler back, then re-raise
+            for callback in callbacks:
+                with contextlib.suppress(Exception):  # the error that ended training wins
+                    callback.on_train_end()
             raise
         self.epochs_done += len(self.history.epoch)
 
