@@ -19,7 +19,7 @@ class TrainingError(RuntimeError):
 class RerunError(TrainingError):
     """Training stopped for a reason outside the run; rerunning the same command resumes it.
 
-    The CLI prints one line and exits with `PREEMPTED_EXIT_CODE` (75, `EX_TEMPFAIL`: try
+    The CLI prints one line and exits with `RERUN_EXIT_CODE` (75, `EX_TEMPFAIL`: try
     again).
     """
 
@@ -41,4 +41,4 @@ class PeerLost(RerunError):
         self.tasks = tasks
 
 
-PREEMPTED_EXIT_CODE = 75
+RERUN_EXIT_CODE = 75

@@ -11,6 +11,15 @@ from tf_lm.benchmarks.serving_benchmark import (INVALID, ServedCalls, bench_serv
 
 PROMPTS = ["First Citizen:", "Speak, speak.", "", "You are all resolved", "All:\n"]
 LIMIT = 40
+# what the refusal of each kind of bad request must say
+NAMED = {"max_new_tokens above the limit": "max_new_tokens must be an integer in [1, 40]",
+         "max_new_tokens 0": "max_new_tokens must be an integer in [1, 40]",
+         "temperature -1": "temperature must be finite and >= 0",
+         "top_p 1.5": "top_p must be in (0, 1]",
+         "top_k -3": "top_k must be an integer >= 0",
+         "per-row values for another batch": "seed must be one value or one per prompt",
+         "prompt not UTF-8": "prompts",
+         "prompt longer than max_input_tokens": "prompts may have at most 64 tokens"}
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +54,11 @@ def test_eight_clients_get_the_answers_of_requests_made_alone(served):
     invalid = [a for r, a in zip(requests, alone) if r["_invalid"]]
     assert invalid and all(a[0] == "INVALID_ARGUMENT" for a in invalid)
     assert all(a[0] == "ok" for r, a in zip(requests, alone) if not r["_invalid"])
-    # what each refusal says names the input
+    # what each refusal says names the input and the rule
     said = {r["_invalid"]: a[1] for r, a in zip(requests, alone) if r["_invalid"]}
-    if "top_p 1.5" in said:
-        assert "top_p must be in (0, 1]" in said["top_p 1.5"]
+    assert len(said) >= 5
+    for reason, message in said.items():
+        assert NAMED[reason] in message, (reason, message[:300])
     together, latencies, seconds = serve_concurrently(calls, requests, clients=8)
     assert check_answers(requests, alone, together) == []
     assert len(latencies) == len(requests) and seconds > 0

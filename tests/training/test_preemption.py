@@ -134,11 +134,17 @@ def test_the_cli_exits_75_on_sigterm_and_the_same_command_resumes(text_file, tmp
     assert json.loads((run_dir / "finished.json").read_text())["steps"] == 160
 
 
-def test_a_damaged_newest_backup_falls_back_to_the_one_before(text_file, tmp_path):
+def preempted_after(step, text_file, tmp_path):
+    """(config, run directory) of a 40-step run preempted at the end of step `step` + 1."""
     config = config_for(text_file, "train.steps=40")
     run_dir = tmp_path / "run"
     with pytest.raises(Preempted):
-        train(config, str(run_dir), callbacks=[SignalAt(30)], verbose=0, echo=lambda *a: None)
+        train(config, str(run_dir), callbacks=[SignalAt(step)], verbose=0, echo=lambda *a: None)
+    return config, run_dir
+
+
+def test_a_damaged_newest_backup_falls_back_to_the_one_before(text_file, tmp_path):
+    config, run_dir = preempted_after(30, text_file, tmp_path)
     newest = run_dir / "backup" / "step-31" / "model.weights.h5"
     data = newest.read_bytes()
     newest.write_bytes(data[: len(data) // 2])  # truncated, as by a crash of the disk
@@ -153,10 +159,7 @@ def test_a_damaged_newest_backup_falls_back_to_the_one_before(text_file, tmp_pat
 
 
 def test_a_damaged_only_backup_is_refused_naming_the_file(text_file, tmp_path):
-    config = config_for(text_file, "train.steps=40")
-    run_dir = tmp_path / "run"
-    with pytest.raises(Preempted):
-        train(config, str(run_dir), callbacks=[SignalAt(10)], verbose=0, echo=lambda *a: None)
+    config, run_dir = preempted_after(10, text_file, tmp_path)
     state = run_dir / "backup" / "step-11" / "state.json"
     state.write_text("{\"step\": ")  # truncated JSON
     before = sorted(str(p) for p in run_dir.rglob("*"))

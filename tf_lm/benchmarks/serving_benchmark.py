@@ -74,6 +74,8 @@ class ServedCalls:
         self.names = sorted(self.signature.outputs)
 
     def feed(self, request):
+        import tensorflow as tf
+
         inputs = self.signature.inputs
         feed = {}
         for name, value in request.items():
@@ -82,7 +84,8 @@ class ServedCalls:
             if name == "prompts":
                 value = np.array([v if isinstance(v, bytes) else v.encode("utf-8")
                                   for v in value], object)
-            feed[inputs[name].name] = np.asarray(value, dtype=_DTYPES[inputs[name].dtype])
+            dtype = tf.dtypes.as_dtype(inputs[name].dtype).as_numpy_dtype  # str -> object
+            feed[inputs[name].name] = np.asarray(value, dtype=dtype)
         return feed
 
     def __call__(self, request):
@@ -99,9 +102,6 @@ class ServedCalls:
             return ("INVALID_ARGUMENT", message[:2000]), time.perf_counter() - start
         answer = {n: np.asarray(v).tolist() for n, v in zip(self.names, values)}
         return ("ok", answer), time.perf_counter() - start
-
-
-_DTYPES = {7: object, 3: np.int32, 9: np.int64, 1: np.float32}  # DataType enum -> NumPy
 
 
 def serve_concurrently(calls, requests, clients):

@@ -9,7 +9,7 @@ import tf_lm
 from tf_lm.cli import (bench, data_inspect, encode, evaluate, export, generate,
                        import_checkpoint, interpolate, predict, train)
 from tf_lm.cli.native_logs import quiet_tensorflow_start
-from tf_lm.errors import PREEMPTED_EXIT_CODE, InputError, RerunError, TrainingError
+from tf_lm.errors import RERUN_EXIT_CODE, InputError, RerunError, TrainingError
 
 DESCRIPTION = """tf_lm: language models in Keras and TensorFlow, from corpus to TF Serving.
 Run `tf-lm COMMAND --help` for the flags of each command."""
@@ -68,7 +68,7 @@ def main(argv=None):
         return 2
     except RerunError as e:
         print(f"tf-lm: {e}", file=sys.stderr)
-        return PREEMPTED_EXIT_CODE
+        return RERUN_EXIT_CODE
     except TrainingError as e:
         print(f"tf-lm: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 1

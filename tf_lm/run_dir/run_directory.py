@@ -171,10 +171,8 @@ class RunDirectory:
         return "new"
 
     def _set_aside(self, path, name):
-        """Rename `path` to `name` in the run directory, undoably (with what `name` held)."""
+        """Rename `path` to `name` in the run directory, undoably (`name`'s old bytes kept)."""
         target = os.path.join(self.path, name)
-        with open(path, "rb") as handle:
-            current = handle.read()
         previous = None
         if os.path.exists(target):
             with open(target, "rb") as handle:
@@ -182,20 +180,19 @@ class RunDirectory:
         os.replace(path, target)
 
         def undo():
-            with open(path, "wb") as handle:
-                handle.write(current)
-            if previous is None:
-                os.remove(target)
-            else:
+            os.replace(target, path)  # over whatever `path` holds by then
+            if previous is not None:
                 with open(target, "wb") as handle:
                     handle.write(previous)
         self._undo.insert(0, undo)
 
     def _emptied(self):
         for name in os.listdir(self.path):
-            shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
-            if os.path.exists(os.path.join(self.path, name)):
-                os.remove(os.path.join(self.path, name))
+            entry = os.path.join(self.path, name)
+            if os.path.isdir(entry) and not os.path.islink(entry):
+                shutil.rmtree(entry)
+            else:
+                os.remove(entry)
 
     def _removed(self):
         shutil.rmtree(self.path, ignore_errors=True)

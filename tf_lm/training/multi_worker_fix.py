@@ -55,7 +55,7 @@ def apply():
 
         def _maybe_symbolic_build(self, iterator=None, data_batch=None):
             strategy = self._distribute_strategy
-            if iterator is not None and _multi_worker(strategy):
+            if iterator is not None and in_multi_worker_mode(strategy):
                 for _, _, it in iterator:
                     batch = next(it)
                     data_batch = tf.nest.map_structure(
@@ -71,7 +71,7 @@ def apply():
         original_reduce = trainer.reduce_per_replica
 
         def reduce_per_replica(values, strategy, reduction):
-            if not _multi_worker(strategy) or reduction not in ("auto", "mean"):
+            if not in_multi_worker_mode(strategy) or reduction not in ("auto", "mean"):
                 return original_reduce(values, strategy, reduction)
 
             def reduce(v):
@@ -87,7 +87,8 @@ def apply():
     return set(_applied)
 
 
-def _multi_worker(strategy):
+def in_multi_worker_mode(strategy):
+    """True for a MultiWorkerMirroredStrategy that spans several worker processes."""
     return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
             and strategy.extended._in_multi_worker_mode())
 

@@ -19,7 +19,7 @@ from tf_lm.optimizers import build_optimizer
 from tf_lm.pretrained.init_from import open_source, source_config_mismatch
 from tf_lm.run_dir.checkpoint_files import latest_backups, load_weights_or_refuse
 from tf_lm.tokenizers.registry import build_tokenizer, load_tokenizer
-from tf_lm.training import fine_tuning
+from tf_lm.training import fine_tuning, multi_worker_fix
 from tf_lm.training.backup import Backup, restore_backup
 from tf_lm.training.best_checkpoint import BestCheckpoint, describe_best, read_best
 from tf_lm.training.carried_state_validation import CarriedStateValidation
@@ -130,7 +130,7 @@ class Session:
         self.config, self.strategy, self.slices, self.chief = config, strategy, slices, chief
         self.shared, self.run, self.echo = shared, run, echo
         self.stateful = stateful_training(config)
-        self.multi_worker = getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)()
+        self.multi_worker = multi_worker_fix.in_multi_worker_mode(strategy)
         self.per_character = config.data.tokenizer == "char"
         self.history = None
         self.samples_text = True  # a language model shows samples in TensorBoard

@@ -100,8 +100,7 @@ def resolve_strategy(name="auto"):
 def is_chief(strategy):
     """True on the one process that writes checkpoints, logs and exports."""
     resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(strategy.extended, "_in_multi_worker_mode",
-                                       lambda: False)():
+    if resolver is None or not multi_worker_fix.in_multi_worker_mode(strategy):
         return True
     task_type, task_id = resolver.task_type, resolver.task_id
     if task_type == "chief":
