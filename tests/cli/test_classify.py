@@ -119,11 +119,14 @@ def test_a_classifier_starts_from_a_language_models_backbone(capsys, corpus, tmp
     code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "lm"),
                            f"--data.corpus={lm_corpus}", "--data.tokenizer=word", *TINY_RUN)
     assert code == 0, err
-    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"))
+    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"),
+                "--model.word_dropout=0.2")
     assert f"starting from the weights of {tmp_path / 'lm'}" in out
     assert "validation: accuracy" in out
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["model"]["task"] == "classifier" and config["model"]["hidden_dim"] == 16
+    # Word dropout is a regularizer, not a weight: the fine-tune may set it.
+    assert config["model"]["word_dropout"] == 0.2
 
 
 def test_restore_best_ends_with_the_best_validation_weights_not_the_last(capsys, tmp_path):
@@ -158,6 +161,8 @@ def test_restore_best_ends_with_the_best_validation_weights_not_the_last(capsys,
 @pytest.mark.parametrize("flags, message", [
     (["--model.num_classes=3"], "model.num_classes=3 but the labelled corpus"),
     (["--data.sampler=contiguous", "--model.architecture=lstm"], "data.sampler='contiguous'"),
+    (["--model.word_dropout=0.2", "--data.tokenizer=byte"], "data.tokenizer='byte' has none"),
+    (["--train.free_bits=0.5"], "'train.free_bits' applies to a sentence VAE"),
 ])
 def test_bad_classifier_configs_are_refused(capsys, corpus, tmp_path, flags, message):
     tiny = [f for f in TINY_RUN if not f.startswith("--train.steps")]

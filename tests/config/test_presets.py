@@ -76,3 +76,18 @@ def test_the_pytorch_examples_preset_is_its_default_command(name):
 def test_every_preset_resolves():
     for name in PRESETS:
         Config.resolve(preset=name)
+
+
+def test_the_sentiment_preset_is_the_classifier_recipe_docs_measure():
+    # docs/classification.md's measured command, flag for flag.
+    flags = ["model.task=classifier", "model.architecture=lstm", "model.num_layers=1",
+             "model.hidden_dim=256", "model.embedding_dim=256", "model.dropout=0.3",
+             "model.classifier_dropout=0.5", "model.pooling=concat", "model.word_dropout=0.2",
+             "data.tokenizer=word", "data.block_size=64", "data.test_fraction=0.1",
+             "train.batch_size=32", "train.epochs=4", "train.eval_interval=0",
+             "train.learning_rate=2e-3", "train.min_learning_rate=2e-4",
+             "train.warmup_steps=50", "train.restore_best=true", "train.monitor=val_accuracy",
+             "train.sample_tokens=0"]
+    preset, spelled = Config.resolve(preset="sentiment-lstm"), Config.resolve(overrides=flags)
+    assert (preset.model, preset.data, preset.train) == (spelled.model, spelled.data,
+                                                         spelled.train)

@@ -100,3 +100,5 @@ def test_a_blank_line_in_a_class_file_and_a_missing_path_are_refused(tmp_path):
         LabelledCorpus.load(f"{tmp_path}/r.pos,{tmp_path}/r.neg", 0.0, 0.0)
     with pytest.raises(InputError, match="Labelled corpus path not found"):
         LabelledCorpus.load(str(tmp_path / "missing"), 0.0, 0.0)
+    with pytest.raises(InputError, match="'tinyshakespeare' is a bundled unlabelled corpus"):
+        LabelledCorpus.load("tinyshakespeare", 0.0, 0.0)

@@ -65,6 +65,29 @@ def test_a_language_models_backbone_carries_over_and_the_head_is_new():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+def test_word_dropout_hides_input_words_while_training_only_and_round_trips(tmp_path):
+    model = build_text_classifier(config("lstm", "mean"), 50, 12, ["neg", "pos"],
+                                  unknown_id=0, seed=3)
+    inputs = {"token_ids": IDS, "padding_mask": MASK}
+    assert model.input_dropout is None  # rate 0: no layer
+    cfg = Config.resolve(overrides=["model.task=classifier", "model.architecture=lstm",
+                                    "model.hidden_dim=16", "model.word_dropout=0.5",
+                                    "model.dropout=0", "model.classifier_dropout=0"]).model
+    model = build_text_classifier(cfg, 50, 12, ["neg", "pos"], unknown_id=0, seed=3)
+    ids = np.asarray(model.input_dropout(IDS, MASK, training=True))
+    assert (ids[MASK] == 0).mean() > 0.3 and (ids[~MASK] == IDS[~MASK]).all()
+    # The only randomness left is the word dropout: inference is deterministic, training not.
+    np.testing.assert_array_equal(np.asarray(model(inputs)), np.asarray(model(inputs)))
+    trained = [np.asarray(model(inputs, training=True)) for _ in range(2)]
+    assert not np.allclose(trained[0], trained[1])
+    model.save(tmp_path / "m.keras")
+    reloaded = load_model(tmp_path / "m.keras")
+    assert reloaded.word_dropout == 0.5 and reloaded.unknown_id == 0
+    np.testing.assert_array_equal(np.asarray(reloaded(inputs)), np.asarray(model(inputs)))
+    with pytest.raises(ValueError, match="needs the tokenizer's `unknown_id`"):
+        build_text_classifier(cfg, 50, 12, ["neg", "pos"])
+
+
 def test_bad_arguments_are_refused():
     backbone = build_causal_lm(config("gpt"), 50, 12).backbone
     with pytest.raises(ValueError, match="at least 2. Received: 1"):

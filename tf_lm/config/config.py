@@ -93,9 +93,13 @@ class Config:
             if train.init_from:
                 raise InputError("train.init_from does not apply to a sentence VAE "
                                  "(model.task=vae) yet; it starts from scratch.")
-        elif model.word_dropout or train.free_bits:
-            raise InputError("Config keys 'model.word_dropout' and 'train.free_bits' apply to a "
-                             f"sentence VAE (model.task=vae). Received: model.task={model.task!r}")
+        elif train.free_bits:
+            raise InputError("Config key 'train.free_bits' applies to a sentence VAE "
+                             f"(model.task=vae). Received: model.task={model.task!r}")
+        if model.word_dropout and model.task == "causal_lm":
+            raise InputError("Config key 'model.word_dropout' applies to a sentence VAE or a "
+                             "classifier (model.task=vae or classifier). Received: "
+                             "model.task='causal_lm'")
         if model.task != "classifier" and train.monitor != "val_loss":
             raise InputError(
                 f"Config key 'train.monitor' is {train.monitor!r}, a classifier's figure; a "

@@ -72,6 +72,6 @@ class ModelConfig:
     # VAE: the size of the latent code z.
     latent_dim: int = option(16, "vae: size of the latent code z", minimum=1)
     # VAE: probability of replacing each decoder input word by <unk> while training, so the
-    # decoder needs z (Bowman et al., 2016).
-    word_dropout: float = option(0.0, "vae: word dropout on the decoder's inputs",
+    # decoder needs z (Bowman et al., 2016). Classifier: the same on its input, a regularizer.
+    word_dropout: float = option(0.0, "vae, classifier: word dropout on the inputs",
                                  minimum=0.0, maximum=0.99)

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from tf_lm.data.corpus import read_text
-from tf_lm.data.corpus_files import split_of
+from tf_lm.data.corpus_files import BUNDLED, split_of
 from tf_lm.errors import InputError
 
 TABLE_DELIMITERS = {".tsv": "\t", ".csv": ","}
@@ -63,6 +63,10 @@ class LabelledCorpus:
         if not items:
             raise InputError(f"data.corpus must name labelled data. Received: {source!r}")
         for item in items:
+            if item in BUNDLED and not os.path.exists(item):
+                raise InputError(f"data.corpus='{item}' is a bundled unlabelled corpus; a "
+                                 "classifier needs labelled data: pass --data.corpus with a "
+                                 "table, a folder per class or a file per class")
             if not os.path.exists(item):
                 raise InputError(f"Labelled corpus path not found: '{item}'")
         named = _named_splits(items)

@@ -12,13 +12,16 @@ class WordDropout(keras.layers.Layer):
 
     A sentence VAE's decoder is a language model strong enough to predict the next word from
     the previous ones alone, and then ignores z (posterior collapse). Hiding some of the
-    previous words makes it lean on z for what the sentence is about. The first position (the
-    start token) is never dropped; padding is left as it is.
+    previous words makes it lean on z for what the sentence is about. A classifier uses it the
+    other way round, as a regularizer: no single word can carry the label (Iyyer et al., 2015).
+    The first position (a start token) is kept unless `keep_first=False`; padding is left as
+    it is.
 
     Args:
         rate: probability of replacing a token, in [0, 1).
         unknown_id: the id that replaces it.
         seed: seed of the draws.
+        keep_first: never replace the first position.
 
     Call arguments:
         token_ids: `(batch, seq)` integers.
@@ -29,21 +32,23 @@ class WordDropout(keras.layers.Layer):
         `(batch, seq)` integers.
     """
 
-    def __init__(self, rate, unknown_id, seed=None, **kwargs):
+    def __init__(self, rate, unknown_id, seed=None, keep_first=True, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"`rate` must be in [0, 1). Received: rate={rate}")
         self.rate = rate
         self.unknown_id = unknown_id
         self.seed = seed
+        self.keep_first = keep_first
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, token_ids, padding_mask=None, training=None):
         if not training or self.rate == 0.0:
             return token_ids
         drop = keras.random.uniform(ops.shape(token_ids), seed=self.seed_generator) < self.rate
-        first = ops.arange(ops.shape(token_ids)[1]) == 0  # (seq,)
-        drop = ops.logical_and(drop, ops.logical_not(first)[None, :])
+        if self.keep_first:
+            first = ops.arange(ops.shape(token_ids)[1]) == 0  # (seq,)
+            drop = ops.logical_and(drop, ops.logical_not(first)[None, :])
         if padding_mask is not None:
             drop = ops.logical_and(drop, ops.cast(padding_mask, "bool"))
         return ops.where(drop, ops.cast(self.unknown_id, token_ids.dtype), token_ids)
@@ -53,5 +58,6 @@ class WordDropout(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"rate": self.rate, "unknown_id": self.unknown_id, "seed": self.seed})
+        config.update({"rate": self.rate, "unknown_id": self.unknown_id, "seed": self.seed,
+                       "keep_first": self.keep_first})
         return config

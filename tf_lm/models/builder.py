@@ -79,7 +79,7 @@ def build_causal_lm(model_config, vocabulary_size, sequence_length, dtype=None, 
 
 
 def build_text_classifier(model_config, vocabulary_size, sequence_length, label_names,
-                          dtype=None, vocabulary=None):
+                          dtype=None, vocabulary=None, unknown_id=None, seed=None):
     """A built `TextClassifier` for `model_config` over `label_names`' classes.
 
     Args:
@@ -87,11 +87,13 @@ def build_text_classifier(model_config, vocabulary_size, sequence_length, label_
         vocabulary_size, sequence_length: as for `build_causal_lm`.
         label_names: the class names in label order.
         dtype, vocabulary: as for `build_causal_lm`.
+        unknown_id, seed: the tokenizer's unknown token and the seed, for `model.word_dropout`.
     """
     backbone = build_backbone(model_config, vocabulary_size, sequence_length, dtype=dtype)
     model = TextClassifier(backbone, len(label_names), label_names=label_names,
                            pooling=model_config.pooling, dropout=model_config.classifier_dropout,
-                           dtype=dtype, name="text_classifier")
+                           word_dropout=model_config.word_dropout, unknown_id=unknown_id,
+                           seed=seed, dtype=dtype, name="text_classifier")
     model.build()
     if model_config.word_vectors:
         if vocabulary is None:

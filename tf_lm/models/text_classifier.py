@@ -3,6 +3,7 @@
 import keras
 
 from tf_lm.layers.sequence_pooling import SequencePooling
+from tf_lm.layers.word_dropout import WordDropout
 from tf_lm.metrics.sparse_f1_score import SparseF1Score
 from tf_lm.models.task import Task
 from tf_lm.utils.serializable import serializable
@@ -28,6 +29,10 @@ class TextClassifier(Task):
         label_names: the class names, in label order (saved with the model).
         pooling: `"last"`, `"mean"`, `"max"` or `"concat"` (`SequencePooling`).
         dropout: rate on the pooled state.
+        word_dropout: while training, the rate at which input tokens are replaced by
+            `unknown_id` (`WordDropout`), so that no single word decides the label.
+        unknown_id: the tokenizer's unknown token; needed when `word_dropout > 0`.
+        seed: seed of the word dropout draws.
 
     Call arguments:
         inputs: {"token_ids": (batch, seq) ints, "padding_mask": (batch, seq) bools}, texts
@@ -46,7 +51,7 @@ class TextClassifier(Task):
     """
 
     def __init__(self, backbone, num_classes, label_names=None, pooling="last", dropout=0.1,
-                 **kwargs):
+                 word_dropout=0.0, unknown_id=None, seed=None, **kwargs):
         kwargs.setdefault("dtype", backbone.dtype_policy)
         super().__init__(**kwargs)
         if num_classes < 2:
@@ -55,11 +60,21 @@ class TextClassifier(Task):
         if len(label_names) != num_classes:
             raise ValueError(f"`label_names` must have num_classes={num_classes} names. "
                              f"Received: {label_names!r}")
+        if word_dropout and unknown_id is None:
+            raise ValueError("`word_dropout` needs the tokenizer's `unknown_id`. Received: "
+                             f"word_dropout={word_dropout}, unknown_id=None")
         self.backbone = backbone
         self.num_classes = num_classes
         self.label_names = label_names
         self.pooling = pooling
         self.dropout = dropout
+        self.word_dropout = word_dropout
+        self.unknown_id = unknown_id
+        self.seed = seed
+        self.input_dropout = None
+        if word_dropout:
+            self.input_dropout = WordDropout(word_dropout, unknown_id, seed=seed, keep_first=False,
+                                             name="word_dropout")
         self.pooler = SequencePooling(pooling, name="pooling", dtype=self.dtype_policy)
         self.pooled_dropout = keras.layers.Dropout(dropout, name="pooled_dropout",
                                                    dtype=self.dtype_policy)
@@ -77,6 +92,8 @@ class TextClassifier(Task):
         token_ids, padding_mask = inputs["token_ids"], inputs["padding_mask"]
         # Right padding and causal models: padded positions never reach the real tokens'
         # states, so the backbone runs without the mask; the pooling leaves them out.
+        if self.input_dropout is not None:
+            token_ids = self.input_dropout(token_ids, padding_mask, training=training)
         hidden = self.backbone(token_ids, training=training)  # (batch, seq, hidden)
         pooled = self.pooler(hidden, padding_mask)  # (batch, hidden or 3 * hidden)
         return self.head(self.pooled_dropout(pooled, training=training))
@@ -100,5 +117,8 @@ class TextClassifier(Task):
             "label_names": self.label_names,
             "pooling": self.pooling,
             "dropout": self.dropout,
+            "word_dropout": self.word_dropout,
+            "unknown_id": self.unknown_id,
+            "seed": self.seed,
         })
         return config

@@ -13,9 +13,10 @@ from tf_lm.run_dir.export_directory import ExportDirectory
 DATA_KEYS = ("tokenizer", "vocab_size", "min_freq", "max_vocab_size", "sentencepiece_model",
              "block_size")
 # Model keys a fine-tune may change: they do not change the backbone's weights. A classifier
-# (model.task) starts from a language model's backbone.
+# (model.task) starts from a language model's backbone; the dropouts are regularizers.
 TASK_KEYS = ("task", "num_classes", "pooling", "classifier_dropout")
-FREE_MODEL_KEYS = ("dropout",) + TASK_KEYS
+REGULARIZER_KEYS = ("dropout", "word_dropout")
+FREE_MODEL_KEYS = REGULARIZER_KEYS + TASK_KEYS
 
 
 def init_from_config(config, source, explicit=()):
@@ -27,7 +28,8 @@ def init_from_config(config, source, explicit=()):
         source: a run directory (trained, or made by `tf-lm import`) or an export (a version
             folder, or a model folder: its newest version).
         explicit: dotted keys the user set (command line or config file); one of the source's
-            keys set to another value is refused by name (`model.dropout` may change).
+            keys set to another value is refused by name (`model.dropout` and
+            `model.word_dropout` may change).
 
     Raises:
         InputError: `source` is not a run with a model, or a conflicting explicit key.
@@ -48,8 +50,8 @@ def init_from_config(config, source, explicit=()):
                 f"{key} is {fixed[key]!r}: a fine-tune keeps the model and tokenizer it starts "
                 "from")
     model = dataclasses.asdict(source_config.model)
-    if "model.dropout" in explicit:
-        model["dropout"] = config.model.dropout
+    model.update({key: getattr(config.model, key) for key in REGULARIZER_KEYS
+                  if f"model.{key}" in explicit})
     model.update({key: getattr(config.model, key) for key in TASK_KEYS})
     return Config.from_dict({
         "model": model,

@@ -106,7 +106,8 @@ class RunDirectory:
             weights = os.path.join(backups[0][1], "model.weights.h5")
         if config.model.task == "classifier":
             model = build_text_classifier(config.model, tokenizer.vocabulary_size(),
-                                          config.data.block_size, self.label_names())
+                                          config.data.block_size, self.label_names(),
+                                          unknown_id=tokenizer.unknown_token_id)
         elif config.model.task == "vae":
             model = build_sentence_vae(config.model, config.train, tokenizer.vocabulary_size(),
                                        tokenizer.unknown_token_id)

@@ -49,6 +49,10 @@ class ClassifierSession(Session):
         self.preprocessor = TextPreprocessor.from_config(data_config)
         self.tokenizer = tokenizer_for_run(config, corpus.preprocessed(self.preprocessor.apply),
                                            self.shared, self.chief)
+        if config.model.word_dropout and self.tokenizer.unknown_token_id is None:
+            raise InputError("model.word_dropout replaces words by the tokenizer's unknown token; "
+                             f"data.tokenizer={data_config.tokenizer!r} has none. Use a word, bpe, "
+                             "wordpiece or sentencepiece tokenizer, or model.word_dropout=0.")
         if self.chief:
             self.preprocessor.save(self.shared.tokenizer_dir)
             atomic.write_json(self.shared.labels_path, self.label_names)
@@ -65,7 +69,9 @@ class ClassifierSession(Session):
         vocabulary = self.tokenizer.get_vocabulary() if config.model.word_vectors else None
         return build_text_classifier(config.model, self.tokenizer.vocabulary_size(),
                                      config.data.block_size, self.label_names,
-                                     dtype=config.train.mixed_precision, vocabulary=vocabulary)
+                                     dtype=config.train.mixed_precision, vocabulary=vocabulary,
+                                     unknown_id=self.tokenizer.unknown_token_id,
+                                     seed=config.train.seed)
 
     def start_from_source(self, model):
         super().start_from_source(model)
