@@ -63,11 +63,11 @@ class LabelledCorpus:
         if not items:
             raise InputError(f"data.corpus must name labelled data. Received: {source!r}")
         for item in items:
-            if item in BUNDLED and not os.path.exists(item):
-                raise InputError(f"data.corpus='{item}' is a bundled unlabelled corpus; a "
-                                 "classifier needs labelled data: pass --data.corpus with a "
-                                 "table, a folder per class or a file per class")
             if not os.path.exists(item):
+                if item in BUNDLED:
+                    raise InputError(f"data.corpus='{item}' is a bundled unlabelled corpus; a "
+                                     "classifier needs labelled data: pass --data.corpus with "
+                                     "a table, a folder per class or a file per class")
                 raise InputError(f"Labelled corpus path not found: '{item}'")
         named = _named_splits(items)
         rows = {split: _read(paths, errors) for split, paths in named.items()}
