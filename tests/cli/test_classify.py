@@ -113,6 +113,80 @@ def test_predict_then_the_export_answers_the_same_through_predict_and_classify(
     assert metadata["task"] == "classifier" and metadata["labels"] == ["neg", "pos"]
 
 
+def test_an_ensemble_averages_its_runs_probabilities(capsys, classifier, corpus, tmp_path,
+                                                     run_dir):
+    other = tmp_path / "seed7"  # no lowercasing or stop words: each run encodes its own way
+    train(capsys, corpus, other, "--train.seed=7")
+    said = {"The film was SUPERB .", "it is a story that is dull .", "the acting was fine ."}
+    argv = ["--json", *[a for text in sorted(said) for a in ("--text", text)]]
+
+    def predicted(*runs):
+        flags = ["--run-dir", str(runs[0])] + [a for r in runs[1:] for a in ("--ensemble", str(r))]
+        code, out, err = run_cli(capsys, "predict", *flags, *argv)
+        assert code == 0, err
+        return np.array([[json.loads(line)["probabilities"][n] for n in ("neg", "pos")]
+                         for line in out.splitlines()])
+
+    one, two, both = predicted(classifier), predicted(other), predicted(classifier, other)
+    np.testing.assert_allclose(both, (one + two) / 2, atol=1e-6)
+    assert not np.allclose(one, two, atol=1e-3)  # two different models
+    code, _, err = run_cli(capsys, "export", "--run-dir", str(classifier), "--ensemble",
+                           str(other), "--base", str(tmp_path / "export"))
+    assert code == 0, err
+    served = str(tmp_path / "export" / "tf_lm" / "1")
+    _, answers = serve_like_tf_serving(served, [
+        {"instances": [{"texts": text} for text in sorted(said)]},
+        {"signature_name": "classify", "examples": [{"text": text} for text in sorted(said)]},
+    ], tmp_path)
+    np.testing.assert_allclose(answers[0]["outputs"]["probabilities"], both, atol=1e-5)
+    np.testing.assert_allclose([[p for _, p in row] for row in answers[1]["results"]], both,
+                               atol=1e-5)
+    metadata = json.loads((tmp_path / "export" / "tf_lm" / "1" / "assets.extra" /
+                           "tf_lm_export.json").read_text())
+    assert [m["preprocessing"]["lowercase"] for m in metadata["ensemble"]] == [True, False]
+    assert (tmp_path / "export" / "tf_lm" / "1" / "keras" / "ensemble" / "1" /
+            "model.keras").is_file()
+    code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "from-ensemble"),
+                           "--init-from", served, f"--data.corpus={corpus}")
+    assert code == 2 and "is an ensemble of 2 classifiers" in err
+    solo = []
+    for run in (classifier, other):
+        code, out, err = run_cli(capsys, "evaluate", "--run-dir", str(run), "--split", "test",
+                                 "--json")
+        solo.append(json.loads(out)["accuracy"])
+    code, out, err = run_cli(capsys, "evaluate", "--run-dir", str(classifier), "--ensemble",
+                             str(other), "--split", "test", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert [m["accuracy"] for m in report["ensemble"]] == pytest.approx(solo)
+    assert report["texts"] == 24 and np.array(report["confusion_matrix"]).sum() == 24
+    code, out, _ = run_cli(capsys, "evaluate", "--run-dir", str(classifier), "--ensemble",
+                           str(other), "--split", "test")
+    assert code == 0 and "ensemble of 2 runs" in out
+    # Another split: the runs' data settings disagree, so its training texts may be tested.
+    moved = tmp_path / "other-split"
+    import shutil
+
+    shutil.copytree(other, moved)
+    config = json.loads((moved / "config.json").read_text())
+    config["data"]["seed"] = 5
+    (moved / "config.json").write_text(json.dumps(config))
+    for command, flags, message in [
+        ("evaluate", ["--ensemble", str(moved)], "settings give another valid split than"),
+        ("evaluate", ["--ensemble", str(run_dir)], "is not a classifier run"),
+        ("predict", ["--ensemble", str(classifier), "--text", "hi"], "is given twice"),
+        ("export", ["--ensemble", str(run_dir), "--base", str(tmp_path / "x")],
+         "is not a classifier run"),
+        ("predict", ["--ensemble", str(other), "--adapters", "a.safetensors", "--text", "hi"],
+         "--adapters merges into one run"),
+    ]:
+        code, _, err = run_cli(capsys, command, "--run-dir", str(classifier), *flags)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    code, _, err = run_cli(capsys, "evaluate", "--run-dir", str(run_dir), "--ensemble",
+                           str(other))
+    assert code == 2 and "is a language model" in err
+
+
 def test_a_classifier_starts_from_a_language_models_backbone(capsys, corpus, tmp_path):
     lm_corpus = tmp_path / "unlabelled.txt"
     lm_corpus.write_text("\n".join(texts(GOOD, 3) + texts(BAD, 4)) + "\n", encoding="utf-8")

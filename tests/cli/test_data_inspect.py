@@ -159,6 +159,14 @@ def test_inspect_a_labelled_corpus_as_a_classifier_reads_it(capsys, tmp_path):
     assert sum(s["empty"] for s in report["splits"].values()) == 1  # "it is"
     code, out, _ = _run(capsys, *argv)
     assert "labelled: 2 classes" in out and "neg 3, pos 3" in out and "> block 4" in out
+    folds = [json.loads(_run(capsys, *argv, "--json", "--data.folds=4", f"--data.fold={k}")[1])
+             for k in range(4)]
+    for report in folds:  # each fold a test split of one text a class, the rest train/valid
+        assert report["splits"]["test"]["per_class"] == {"neg": 1, "pos": 1}
+        assert report["splits"]["train"]["per_class"] == {"neg": 2, "pos": 2}
+    assert sum(r["splits"]["test"]["tokens"] for r in folds) == 3 + 8 + 2 + 1 + 3 + 1 + 3 + 6
+    code, _, err = _run(capsys, *argv, "--data.folds=4", "--data.test_fraction=0.1")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "data.test_fraction" in err
     code, _, err = _run(capsys, "data", "inspect", "--task", "classifier", "--corpus",
                         str(tmp_path / "reviews.pos"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "reviews.pos" in err

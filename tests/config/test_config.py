@@ -148,3 +148,21 @@ def test_model_invariants_are_the_layers_own_rules_checked_early(overrides, mess
 
 def test_any_keras_activation_is_accepted():
     assert Config.resolve(overrides=["model.activation=silu"]).model.activation == "silu"
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["data.folds=10"], "'data.folds', 'data.fold' and 'data.quoting' apply to classifier"),
+    (["data.quoting=none"], "'data.folds', 'data.fold' and 'data.quoting' apply to classifier"),
+    (["model.task=classifier", "data.folds=1"], "'data.folds' must be 0 .* or at least 2"),
+    (["model.task=classifier", "data.fold=3"], r"'data.fold' \(3\) picks one of 'data.folds'"),
+    (["model.task=classifier", "data.folds=5", "data.fold=5"],
+     "'data.fold' must be below data.folds=5"),
+    (["model.task=classifier", "data.folds=5", "data.test_fraction=0.1"],
+     "makes fold 0 the test split; 'data.test_fraction' must then be 0"),
+])
+def test_cross_validation_keys_are_checked_before_any_data_is_read(overrides, message):
+    with pytest.raises(InputError, match=message):
+        Config.resolve(overrides=overrides)
+    folds = Config.resolve(overrides=["model.task=classifier", "data.folds=5", "data.fold=4",
+                                      "data.test_fraction=0"])
+    assert (folds.data.folds, folds.data.fold) == (5, 4)

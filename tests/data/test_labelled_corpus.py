@@ -102,3 +102,43 @@ def test_a_blank_line_in_a_class_file_and_a_missing_path_are_refused(tmp_path):
         LabelledCorpus.load(str(tmp_path / "missing"), 0.0, 0.0)
     with pytest.raises(InputError, match="'tinyshakespeare' is a bundled unlabelled corpus"):
         LabelledCorpus.load("tinyshakespeare", 0.0, 0.0)
+
+
+def test_folds_deal_every_text_to_one_stratified_test_fold(tmp_path):
+    per_class_files(tmp_path, copies=5)  # 25 texts a class, repeated
+    whole = LabelledCorpus.load(str(tmp_path), 0.0, 0.0)
+    tests = []
+    for fold in range(5):
+        corpus = LabelledCorpus.load(str(tmp_path), valid_fraction=0.1, test_fraction=0.0,
+                                     seed=7, folds=5, fold=fold)
+        assert corpus.split_names == ["train", "valid", "test"]
+        assert corpus.class_counts("test").tolist() == [5, 5]
+        assert corpus.class_counts("valid").tolist() == [2, 2]
+        assert corpus.class_counts("train").tolist() == [18, 18]
+        tests.append(corpus)
+    # Each text (by position) is in exactly one test fold: the folds' multisets add up.
+    dealt = sorted(t for c in tests for t in c.texts("test"))
+    assert dealt == sorted(whole.texts("train"))
+    again = LabelledCorpus.load(str(tmp_path), 0.1, 0.0, seed=7, folds=5, fold=2)
+    assert again.texts("test") == tests[2].texts("test")
+    assert again.texts("train") == tests[2].texts("train")
+    other = LabelledCorpus.load(str(tmp_path), 0.1, 0.0, seed=8, folds=5, fold=2)
+    assert other.labels("test").tolist() != tests[2].labels("test").tolist() or \
+        other.texts("test") != tests[2].texts("test")
+
+
+def test_folds_refuse_a_test_file_and_classes_smaller_than_the_folds(tmp_path):
+    write(tmp_path / "splits" / "train.tsv", "pos\ta\nneg\tb\npos\tc\nneg\td\n")
+    write(tmp_path / "splits" / "test.tsv", "pos\te\nneg\tf\n")
+    with pytest.raises(InputError, match="data.folds=2 takes the test split from the folds"):
+        LabelledCorpus.load(str(tmp_path / "splits"), 0.0, 0.0, folds=2)
+    with pytest.raises(InputError, match=r"Class 'neg' has 2 texts, fewer than data.folds=3"):
+        LabelledCorpus.load(str(tmp_path / "splits" / "train.tsv"), 0.0, 0.0, folds=3)
+
+
+def test_quoting_none_reads_every_character_of_a_table_literally(tmp_path):
+    write(tmp_path / "q.tsv", 'pos\t" red dragon " is entertaining\nneg\t"dull"\n')
+    csv_read = LabelledCorpus.load(str(tmp_path / "q.tsv"), 0.0, 0.0)
+    assert csv_read.texts("train") == ["red dragon  is entertaining", "dull"]
+    literal = LabelledCorpus.load(str(tmp_path / "q.tsv"), 0.0, 0.0, quoting="none")
+    assert literal.texts("train") == ['" red dragon " is entertaining', '"dull"']

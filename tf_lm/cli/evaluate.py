@@ -3,9 +3,12 @@
 import json
 import time
 
+from tf_lm.cli.classifier_runs import ENSEMBLE_HELP, check_ensemble
+
 DESCRIPTION = """Evaluate the model of a run directory on every token of a split exactly once.
 A classifier run: accuracy, macro and per-class precision, recall and F1, and the confusion
-matrix over every text of the split.
+matrix over every text of the split; with --ensemble, of the mean class probabilities of
+several classifier runs.
 Transformers: sliding windows of the context length with a stride (default half the context;
 each token after the first window sees at least context - stride tokens). Recurrent models: the
 split as one sequence, state carried across chunks. With --continuations N, also BLEU and
@@ -30,6 +33,9 @@ def add_parser(subparsers):
     parser.add_argument("--samples", type=int, default=None, metavar="K",
                         help="a sentence VAE run: importance samples per sentence for the "
                              "estimate of log p(x) (default 100; 0: the ELBO alone)")
+    parser.add_argument("--ensemble", action="append", default=[], metavar="DIR",
+                        help=f"a classifier run: {ENSEMBLE_HELP}; evaluated on --run-dir's "
+                             "split, which its data settings must give too")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -45,6 +51,7 @@ def run(args, extra):
     from tf_lm.generation.text_generator import TextGenerator
     from tf_lm.run_dir.run_directory import RunDirectory
 
+    check_ensemble(args.run_dir, args.ensemble, args.adapters)
     config, tokenizer, model = RunDirectory(args.run_dir).load(args.adapters)
     if args.corpus:
         from tf_lm.config import Config
@@ -52,6 +59,10 @@ def run(args, extra):
         config = Config.from_dict({"data": {"corpus": args.corpus}}, base=config)
     if config.model.task == "classifier":
         return _evaluate_classifier(args, config, tokenizer, model)
+    if args.ensemble:
+        kind = "a sentence VAE" if config.model.task == "vae" else "a language model"
+        raise InputError(f"--ensemble averages classifiers' probabilities; {args.run_dir} is "
+                         f"{kind}")
     if config.model.task == "vae":
         return _evaluate_vae(args, config, tokenizer, model)
     if args.samples is not None:
@@ -88,26 +99,35 @@ def run(args, extra):
 
 
 def _evaluate_classifier(args, config, tokenizer, model):
+    import numpy as np
+
+    from tf_lm.cli.classifier_runs import ensemble_members, probabilities_of
     from tf_lm.data.labelled_corpus import LabelledCorpus
     from tf_lm.errors import InputError
-    from tf_lm.evaluation import class_probabilities, classification_report
-    from tf_lm.run_dir.run_directory import RunDirectory
+    from tf_lm.evaluation import classification_report
 
     if args.continuations or args.stride is not None:
         raise InputError("--continuations and --stride apply to language models; "
                          f"{args.run_dir} is a classifier")
     corpus = LabelledCorpus.from_config(config.data, label_names=model.label_names)
     texts, labels = corpus.texts(args.split), corpus.labels(args.split)
-    preprocessor = RunDirectory(args.run_dir).preprocessor()
+    members = ensemble_members(args.run_dir, config, tokenizer, model, args.ensemble)
+    for path, member_config, *_ in members[1:]:
+        _check_same_split(args, path, member_config, model.label_names, texts)
     start = time.perf_counter()
-    probabilities = class_probabilities(model, tokenizer, preprocessor, texts,
-                                        config.data.block_size)
+    each = probabilities_of(members, texts)
     seconds = time.perf_counter() - start  # the first batch includes tracing
-    report = classification_report(probabilities, labels, model.label_names)
+    report = classification_report(np.mean(each, axis=0), labels, model.label_names)
     report.update({"split": args.split, "texts_per_second": len(texts) / seconds})
+    if args.ensemble:
+        report["ensemble"] = [{"run_dir": str(member[0]), "accuracy": float(np.mean(
+            np.argmax(p, axis=1) == labels))} for member, p in zip(members, each)]
     if args.json:
         print(json.dumps(report))
         return 0
+    if args.ensemble:
+        print(f"ensemble of {len(members)} runs, their mean probabilities (each run alone: "
+              "accuracy " + ", ".join(f"{m['accuracy']:.4f}" for m in report["ensemble"]) + ")")
     print(f"{args.split}: accuracy {report['accuracy']:.4f}, macro F1 {report['macro_f1']:.4f} "
           f"(precision {report['macro_precision']:.4f}, recall {report['macro_recall']:.4f}), "
           f"loss {report['loss']:.4f}, {report['texts']:,} texts "
@@ -160,3 +180,19 @@ def _evaluate_vae(args, config, tokenizer, model):
     print(f"{result['sentences']:,} sentences, {result['tokens']:,} tokens (words and each "
           "sentence's <eos>)")
     return 0
+
+
+def _check_same_split(args, path, member_config, label_names, texts):
+    """Refuse an ensemble run whose data settings give another split: its training texts
+    could be the texts evaluated."""
+    from tf_lm.config import Config
+    from tf_lm.data.labelled_corpus import LabelledCorpus
+    from tf_lm.errors import InputError
+
+    if args.corpus:
+        member_config = Config.from_dict({"data": {"corpus": args.corpus}}, base=member_config)
+    split = LabelledCorpus.from_config(member_config.data, label_names=label_names)
+    if args.split not in split.split_names or split.texts(args.split) != texts:
+        raise InputError(f"--ensemble {path}: its data settings give another {args.split} "
+                         f"split than {args.run_dir}'s; an ensemble's runs share data.corpus, "
+                         "data.seed, the fractions and data.folds/data.fold")

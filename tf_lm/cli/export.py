@@ -7,7 +7,8 @@ DESCRIPTION = """Export the model of a run directory as BASE/NAME/VERSION, a Sav
 stock TF Serving loads (signatures serving_default, score and next_token_logits; see
 export/README.md). VERSION defaults to the next integer; an existing version is never
 replaced. With --models-config: write the TF Serving --model_config_file for every model
-under BASE instead."""
+under BASE instead. A classifier run: signatures serving_default and classify; with
+--ensemble, they serve the mean probabilities of several classifier runs."""
 
 
 def add_parser(subparsers):
@@ -24,6 +25,9 @@ def add_parser(subparsers):
                         help="a LoRA adapters file (adapters.safetensors) fine-tuned from this "
                              "run: merged into the kernels, so the served graph has no "
                              "adapter ops")
+    parser.add_argument("--ensemble", action="append", default=[], metavar="DIR",
+                        help="a classifier run: another classifier run whose class "
+                             "probabilities the export averages with --run-dir's (repeatable)")
     parser.add_argument("--models-config", action="store_true",
                         help="write the model server config for the models under --base")
     parser.add_argument("--serving-base", default="/models", metavar="DIR",
@@ -42,7 +46,8 @@ def run(args, extra):
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.models_config:
         given = [flag for flag, value in (("--run-dir", args.run_dir),
-                                          ("--adapters", args.adapters)) if value]
+                                          ("--adapters", args.adapters),
+                                          ("--ensemble", args.ensemble)) if value]
         if given:
             from tf_lm.errors import InputError
 
@@ -52,9 +57,12 @@ def run(args, extra):
         return _models_config(args)
     if not args.run_dir:
         args.parser.error("--run-dir is required (or --models-config)")
+    from tf_lm.cli.classifier_runs import check_ensemble
     from tf_lm.serving.exporter import export_run
 
-    path = export_run(args.run_dir, args.base, args.name, args.version, args.adapters)
+    check_ensemble(args.run_dir, args.ensemble, args.adapters)
+    path = export_run(args.run_dir, args.base, args.name, args.version, args.adapters,
+                      args.ensemble)
     print(f"exported {path} (serve it: see export/README.md)")
     return 0
 

@@ -3,9 +3,11 @@
 import json
 import sys
 
+from tf_lm.cli.classifier_runs import ENSEMBLE_HELP, check_ensemble
+
 DESCRIPTION = """Classify texts with the classifier of a run directory: each text's label and
 the probability of every class. Texts come from --text (repeatable) and/or --file (one text a
-line; '-' reads standard input)."""
+line; '-' reads standard input). With --ensemble, the mean probabilities of several runs."""
 
 
 def add_parser(subparsers):
@@ -17,6 +19,8 @@ def add_parser(subparsers):
     parser.add_argument("--file", metavar="FILE", help="texts, one a line ('-': stdin)")
     parser.add_argument("--adapters", metavar="FILE",
                         help="a LoRA adapters file fine-tuned from this run, merged first")
+    parser.add_argument("--ensemble", action="append", default=[], metavar="DIR",
+                        help=ENSEMBLE_HELP)
     parser.add_argument("--json", action="store_true", help="one JSON object per text")
     parser.set_defaults(run=run, parser=parser)
     return parser
@@ -33,7 +37,9 @@ def run(args, extra):
     for number, text in enumerate(texts, 1):
         if not text.strip():
             raise InputError(f"Text {number} is empty; a classifier needs some text")
-    from tf_lm.evaluation import class_probabilities
+    import numpy as np
+
+    from tf_lm.cli.classifier_runs import ensemble_members, probabilities_of
     from tf_lm.run_dir.run_directory import RunDirectory
 
     run_dir = RunDirectory(args.run_dir)
@@ -42,9 +48,10 @@ def run(args, extra):
         kind = "a sentence VAE" if task == "vae" else "a language model"
         raise InputError(f"{run_dir.path} is {kind}, not a classifier; use "
                          "`tf-lm generate` or `tf-lm evaluate`")
+    check_ensemble(args.run_dir, args.ensemble, args.adapters)
     config, tokenizer, model = run_dir.load(args.adapters)
-    probabilities = class_probabilities(model, tokenizer, run_dir.preprocessor(), texts,
-                                        config.data.block_size)
+    members = ensemble_members(args.run_dir, config, tokenizer, model, args.ensemble)
+    probabilities = np.mean(probabilities_of(members, texts), axis=0)
     for text, row in zip(texts, probabilities):
         label = model.label_names[int(row.argmax())]
         if args.json:

@@ -73,6 +73,23 @@ class Config:
             raise InputError(
                 "Config keys 'data.lowercase' and 'data.stopwords' apply to classifier runs "
                 f"(model.task=classifier). Received: model.task={model.task!r}")
+        if model.task != "classifier" and (data.folds or data.fold or data.quoting != "csv"):
+            raise InputError(
+                "Config keys 'data.folds', 'data.fold' and 'data.quoting' apply to classifier "
+                f"runs (model.task=classifier). Received: model.task={model.task!r}")
+        if data.folds == 1:
+            raise InputError("Config key 'data.folds' must be 0 (no cross-validation) or at "
+                             "least 2. Received: 1")
+        if data.fold and not data.folds:
+            raise InputError(f"Config key 'data.fold' ({data.fold}) picks one of 'data.folds', "
+                             "which is 0 (no cross-validation); set data.folds too")
+        if data.folds and data.fold >= data.folds:
+            raise InputError(f"Config key 'data.fold' must be below data.folds={data.folds} "
+                             f"(folds are numbered from 0). Received: {data.fold}")
+        if data.folds and data.test_fraction:
+            raise InputError(
+                f"Config key 'data.folds' makes fold {data.fold} the test split; "
+                f"'data.test_fraction' must then be 0. Received: {data.test_fraction}")
         if model.task == "classifier" and data.sampler == "contiguous":
             raise InputError("A classifier reads each text on its own; data.sampler="
                              "'contiguous' (stateful training) is for language models.")

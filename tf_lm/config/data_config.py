@@ -70,6 +70,17 @@ class DataConfig:
     # English list; or a file of one word a line) before tokenizing, inside the graph, so
     # training, evaluation and serving agree.
     lowercase: bool = option(False, "classifier: lowercase the text before tokenizing")
+    # Classifier runs: k-fold cross-validation. The labelled data is dealt into `folds`
+    # stratified folds (a seeded shuffle of each class); fold `fold` is the test split, the
+    # validation split is `valid_fraction` of the others. One run a fold; 0: no folds.
+    folds: int = option(0, "classifier: cross-validation folds (0: none)", minimum=0)
+    fold: int = option(0, "classifier: the fold that is the test split (0 .. folds-1)",
+                       minimum=0)
+    # Classifier tables: `csv` reads quoted fields as CSV does (a field may hold the delimiter
+    # or a newline; a text that begins with `"` loses its quote marks); `none` takes every
+    # character literally (GLUE's TSVs).
+    quoting: str = option("csv", "classifier tables: csv quoting or none (all literal)",
+                          choices=("csv", "none"))
     stopwords: str = option("", "classifier: stop words to remove: 'english' or a file")
     # VAE runs: a sentence is each non-blank line (`lines`), or each piece of a line cut after
     # a space-separated `.`, `?` or `!` (`periods`: tokenized paragraphs such as WikiText's).

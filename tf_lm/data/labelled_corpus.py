@@ -28,8 +28,9 @@ class LabelledCorpus:
       or a comma-separated list.
     Files or folders named for a split (`train.tsv`, `test/`...) give that split; what no
     file provides is taken from the training data as a seeded, stratified fraction (each
-    class in the same proportion in every split). Label names are sorted; label `i` is the
-    i-th name.
+    class in the same proportion in every split). With `folds`, k-fold cross-validation: the
+    data is dealt into `folds` stratified folds and fold `fold` is the test split. Label names
+    are sorted; label `i` is the i-th name.
 
     Args:
         name: the source, for messages.
@@ -47,17 +48,21 @@ class LabelledCorpus:
     def from_config(cls, data_config, label_names=None):
         return cls.load(data_config.corpus, data_config.valid_fraction,
                         data_config.test_fraction, data_config.seed,
-                        data_config.encoding_errors, label_names)
+                        data_config.encoding_errors, label_names, data_config.folds,
+                        data_config.fold, data_config.quoting)
 
     @classmethod
     def load(cls, source, valid_fraction=0.1, test_fraction=0.1, seed=1337, errors="strict",
-             label_names=None):
+             label_names=None, folds=0, fold=0, quoting="csv"):
         """Reads and splits `source` (see the class docstring).
 
         Args:
             label_names: a trained classifier's labels: every label must be one of them (in
                 any split), and label ids follow their order. None: the training split's
                 labels, sorted (at least two).
+            folds, fold: cross-validation: fold `fold` of `folds` (dealt from a shuffle of
+                each class by `seed`) is the test split; `test_fraction` must be 0.
+            quoting: tables' quoting, `csv` or `none` (every character literal).
         """
         items = [s.strip() for s in str(source).split(",") if s.strip()]
         if not items:
@@ -70,7 +75,7 @@ class LabelledCorpus:
                                      "a table, a folder per class or a file per class")
                 raise InputError(f"Labelled corpus path not found: '{item}'")
         named = _named_splits(items)
-        rows = {split: _read(paths, errors) for split, paths in named.items()}
+        rows = {split: _read(paths, errors, quoting) for split, paths in named.items()}
         if "train" not in rows:
             raise InputError(f"Labelled corpus '{source}' names splits {sorted(rows)} but no "
                              "training split")
@@ -91,6 +96,11 @@ class LabelledCorpus:
                                      f"{label_names}")
             splits[split] = ([text for _, text, _ in split_rows],
                              np.array([index[label] for label, _, _ in split_rows], np.int32))
+        if folds:
+            if "test" in splits:
+                raise InputError(f"data.folds={folds} takes the test split from the folds, but "
+                                 f"'{source}' has a test file; give the data without it")
+            splits.update(_fold(splits["train"], folds, fold, seed, label_names))
         fractions = {"valid": valid_fraction, "test": test_fraction}
         wanted = [s for s in ("valid", "test") if s not in splits and fractions[s] > 0]
         if wanted:
@@ -156,7 +166,7 @@ def _named_splits(items):
     return named if "train" in named else {"train": items}
 
 
-def _read(paths, errors):
+def _read(paths, errors, quoting="csv"):
     """[(label, text, where)] from tables, folders per class or files per class."""
     if len(paths) == 1 and os.path.isdir(paths[0]):
         directory = paths[0]
@@ -171,7 +181,7 @@ def _read(paths, errors):
         if len(tables) != len(paths):
             raise InputError(f"Labelled corpus mixes tables ({tables[0]}) with other files; "
                              "give one layout")
-        return [row for path in tables for row in _read_table(path, errors)]
+        return [row for path in tables for row in _read_table(path, errors, quoting)]
     if os.path.isdir(paths[0]):
         return [row for path in paths for row in _read_class_folder(
             path, os.path.basename(os.path.normpath(path)), errors)]
@@ -207,9 +217,10 @@ def _read_class_folder(directory, label, errors):
     return rows
 
 
-def _read_table(path, errors):
+def _read_table(path, errors, quoting="csv"):
     delimiter = TABLE_DELIMITERS[os.path.splitext(path)[1].lower()]
-    records = list(csv.reader(io.StringIO(read_text(path, errors)), delimiter=delimiter))
+    records = list(csv.reader(io.StringIO(read_text(path, errors)), delimiter=delimiter,
+                              quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL))
     label_column, text_column, start = 0, 1, 0
     header = [field.strip().lower() for field in records[0]] if records else []
     if len(header) == 2 and set(header) & set(_TEXT_COLUMNS) and set(header) & set(
@@ -256,3 +267,21 @@ def _stratified(splits, wanted, fractions, seed):
                              f"{split} split; use a larger fraction or a {split} file")
         out[split] = ([texts[i] for i in members], labels[members])
     return out
+
+
+def _fold(train, folds, fold, seed, label_names):
+    """{train, test}: each class shuffled by `seed` and dealt round the folds; `fold` is the
+    test split, the other folds the training split, both in the data's order."""
+    texts, labels = train
+    rng = np.random.default_rng(seed)
+    test = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if len(members) < folds:
+            raise InputError(f"Class {label_names[label]!r} has {len(members)} texts, fewer than "
+                             f"data.folds={folds}: every fold needs one of each class")
+        test.extend(rng.permutation(members)[fold::folds])
+    test = np.sort(np.asarray(test, np.int64))
+    keep = np.setdiff1d(np.arange(len(texts)), test)
+    return {"train": ([texts[i] for i in keep], labels[keep]),
+            "test": ([texts[i] for i in test], labels[test])}

@@ -62,7 +62,11 @@ class ExportDirectory:
 
     def require_config(self):
         """The config of the run the export was made from; an export without one is refused."""
-        config = self.metadata().get("config")
+        metadata = self.metadata()
+        if metadata.get("ensemble"):
+            raise InputError(f"Export {self.path} is an ensemble of {len(metadata['ensemble'])} "
+                             "classifiers; start from one of its runs instead")
+        config = metadata.get("config")
         if config is None:
             raise InputError(f"Export {self.path} records no config (exported from Python "
                              "without `config=`); start from its run directory instead.")

@@ -23,7 +23,9 @@ class ClassifierServingModule(tf.Module):
       Serving's `:classify` REST endpoint and Classify gRPC call answer.
 
     The text is preprocessed, tokenized, cut to the model's length and padded inside the graph,
-    exactly as in training (`tf_lm.data.classification_pipeline.encode_texts`). An empty
+    exactly as in training (`tf_lm.data.classification_pipeline.encode_texts`). With
+    `ensemble`, the probabilities are the mean of every member's, each member encoding the
+    text its own way (`tf-lm evaluate --ensemble`'s rule). An empty
     batch, a missing `text` feature or text that is not UTF-8 fails the request with
     `INVALID_ARGUMENT`.
 
@@ -32,17 +34,28 @@ class ClassifierServingModule(tf.Module):
         tokenizer: its tokenizer.
         preprocessor: its `TextPreprocessor`.
         length: tokens per text (the run's `data.block_size`).
+        ensemble: more `(model, tokenizer, preprocessor, length)` members with the same
+            labels, averaged with the first.
     """
 
-    def __init__(self, model, tokenizer, preprocessor, length):
+    def __init__(self, model, tokenizer, preprocessor, length, ensemble=()):
         super().__init__(name="tf_lm_classifier_serving")
+        members = [(model, tokenizer, preprocessor, length)] + list(ensemble)
+        for other, *_ in members[1:]:
+            if list(other.label_names) != list(model.label_names):
+                raise ValueError("Every member of an ensemble must have the same labels. "
+                                 f"Received: {list(model.label_names)} and "
+                                 f"{list(other.label_names)}")
         # Not tracked, as in `ServingModule`: the plain variables are, so a TF1 Session
         # restores the ones the functions read.
-        self._untracked = types.SimpleNamespace(model=model)
-        self.model_variables = [variable.value for variable in model.variables]
+        self._untracked = types.SimpleNamespace(models=[m[0] for m in members])
+        self.model_variables = [v.value for m in members for v in m[0].variables]
         self.tokenizer = tokenizer
         self.preprocessor = preprocessor
         self.length = int(length)
+        self.tokenizers = [m[1] for m in members]
+        self.preprocessors = [m[2] for m in members]
+        self.lengths = [int(m[3]) for m in members]
         self.label_names = list(model.label_names)
         self.serving_default = tf.function(self._predict, input_signature=[
             tf.TensorSpec([None], tf.string, name="texts")])
@@ -54,9 +67,17 @@ class ClassifierServingModule(tf.Module):
 
     def describe(self):
         """What the export's metadata records about this module."""
-        return {"task": "classifier", "labels": self.label_names, "length": self.length,
-                "text_feature": TEXT_FEATURE,
-                "preprocessing": self.preprocessor.get_config()}
+        described = {"task": "classifier", "labels": self.label_names, "length": self.length,
+                     "text_feature": TEXT_FEATURE,
+                     "preprocessing": self.preprocessor.get_config()}
+        if len(self.tokenizers) > 1:
+            described["ensemble"] = [
+                {"tokenizer": tokenizer.kind,
+                 "vocabulary_size": int(tokenizer.vocabulary_size()), "length": length,
+                 "preprocessing": preprocessor.get_config()}
+                for tokenizer, preprocessor, length in zip(self.tokenizers,
+                                                           self.preprocessors, self.lengths)]
+        return described
 
     def _probabilities(self, texts):
         texts = check_utf8("texts", texts)
@@ -64,9 +85,13 @@ class ClassifierServingModule(tf.Module):
         check = tf.debugging.Assert(batch > 0, ["The request holds no text (an empty batch)"])
         with tf.control_dependencies([check]):
             texts = tf.identity(texts)
-        inputs = encode_texts(texts, self.tokenizer, self.preprocessor, self.length)
-        logits = self._untracked.model(inputs, training=False)
-        return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+        probabilities = []
+        for model, tokenizer, preprocessor, length in zip(
+                self._untracked.models, self.tokenizers, self.preprocessors, self.lengths):
+            inputs = encode_texts(texts, tokenizer, preprocessor, length)
+            logits = model(inputs, training=False)
+            probabilities.append(tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1))
+        return tf.add_n(probabilities) / len(probabilities)
 
     def _predict(self, texts):
         probabilities = self._probabilities(texts)

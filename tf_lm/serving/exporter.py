@@ -38,7 +38,7 @@ def version_directory(base, name, version=None):
 
 
 def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
-                 export_config=None, config=None, preprocessor=None):
+                 export_config=None, config=None, preprocessor=None, ensemble=()):
     """Write `model` and `tokenizer` as `base/name/VERSION/`; returns that path.
 
     The folder holds `saved_model.pb`, `variables/`, `assets/` (the vocabulary),
@@ -60,6 +60,9 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
         config: the run's `Config`, recorded in the metadata (optional; a classifier or a
             VAE takes its text length, `data.block_size`, from it).
         preprocessor: a classifier's `TextPreprocessor` (None: none).
+        ensemble: a classifier's fellow members, `(model, tokenizer, preprocessor, config)`
+            each: the export serves the mean of all their probabilities, and `keras/ensemble/K/`
+            holds member K's model and tokenizer.
     """
     import tensorflow as tf
 
@@ -70,13 +73,17 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
     export_config = export_config or ExportConfig()
     version_directory(base, name, version)  # refuse bad arguments before any work
     classifier = hasattr(model, "label_names")
+    if ensemble and not classifier:
+        raise InputError("An ensemble export averages classifiers; this model is not one")
     if classifier:
         from tf_lm.serving.classifier_serving_module import ClassifierServingModule
         from tf_lm.tokenizers.text_preprocessor import TextPreprocessor
 
         preprocessor = preprocessor or TextPreprocessor()
-        module = ClassifierServingModule(model, tokenizer, preprocessor,
-                                         _classifier_length(model, config))
+        module = ClassifierServingModule(
+            model, tokenizer, preprocessor, _classifier_length(model, config),
+            [(m, t, p or TextPreprocessor(), _classifier_length(m, c))
+             for m, t, p, c in ensemble])
     elif hasattr(model, "latent_dim"):
         from tf_lm.serving.vae_serving_module import VAEServingModule
 
@@ -111,6 +118,15 @@ def export_model(model, tokenizer, base="export", name="tf_lm", version=None,
             tokenizer.save(layout.tokenizer_dir)
             if classifier:
                 preprocessor.save(layout.tokenizer_dir)
+            for number, (member, member_tokenizer, member_preprocessor, _) in enumerate(
+                    ensemble, 1):
+                folder = os.path.join(os.path.dirname(layout.model_path), "ensemble",
+                                      str(number))
+                os.makedirs(folder)
+                member.save(os.path.join(folder, "model.keras"))
+                member_tokenizer.save(os.path.join(folder, "tokenizer"))
+                if member_preprocessor is not None:
+                    member_preprocessor.save(os.path.join(folder, "tokenizer"))
             os.rename(temporary, final)  # `final` does not exist: the reservation holds it
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -150,23 +166,40 @@ def _reserved_version(base, name, version):
         os.remove(lock)
 
 
-def export_run(run_dir, base=None, name=None, version=None, adapters=None):
+def export_run(run_dir, base=None, name=None, version=None, adapters=None, ensemble=()):
     """Export the model of a run directory (see `export_model`); returns the version path.
 
     `base`, `name` and `version` default to the run's `export` config; `adapters`, a LoRA
-    adapters file fine-tuned from this run, is merged into the kernels first.
+    adapters file fine-tuned from this run, is merged into the kernels first; `ensemble`,
+    more classifier run directories with the same labels, served as one averaged model.
     """
     from tf_lm.run_dir.run_directory import RunDirectory
 
     run = RunDirectory(run_dir)
     config, tokenizer, model = run.load(adapters)
+    members = []
+    if ensemble and not hasattr(model, "label_names"):
+        raise InputError(f"--ensemble averages classifiers' probabilities; {run_dir} is not a "
+                         "classifier run")
+    for path in ensemble:
+        member_run = RunDirectory(path)
+        member_config, member_tokenizer, member = member_run.load()
+        if not hasattr(member, "label_names"):
+            raise InputError(f"--ensemble {path} is not a classifier run (model.task="
+                             f"{member_config.model.task!r}); an ensemble averages "
+                             "classifiers' probabilities")
+        if list(member.label_names) != list(model.label_names):
+            raise InputError(f"--ensemble {path} has labels {list(member.label_names)}, "
+                             f"{run_dir} has {list(model.label_names)}; an ensemble's runs "
+                             "share their labels")
+        members.append((member, member_tokenizer, member_run.preprocessor(), member_config))
     export_config = config.export
     base = base if base is not None else export_config.base
     name = name if name is not None else export_config.name
     version = version if version is not None else export_config.version
     version_directory(base, name, version)  # refuse before the slow part
     return export_model(model, tokenizer, base, name, version, export_config, config,
-                        run.preprocessor())
+                        run.preprocessor(), members)
 
 
 def _classifier_length(model, config):
