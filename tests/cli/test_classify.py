@@ -159,6 +159,9 @@ def test_an_ensemble_averages_its_runs_probabilities(capsys, classifier, corpus,
     assert code == 0, err
     report = json.loads(out)
     assert [m["accuracy"] for m in report["ensemble"]] == pytest.approx(solo)
+    code, out, err = run_cli(capsys, "evaluate", "--run-dir", str(classifier), "--ensemble",
+                             str(other), "--split", "test", "--json", "--corpus", str(corpus))
+    assert code == 0 and json.loads(out)["accuracy"] == report["accuracy"], err
     assert report["texts"] == 24 and np.array(report["confusion_matrix"]).sum() == 24
     code, out, _ = run_cli(capsys, "evaluate", "--run-dir", str(classifier), "--ensemble",
                            str(other), "--split", "test")

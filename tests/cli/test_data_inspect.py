@@ -170,3 +170,20 @@ def test_inspect_a_labelled_corpus_as_a_classifier_reads_it(capsys, tmp_path):
     code, _, err = _run(capsys, "data", "inspect", "--task", "classifier", "--corpus",
                         str(tmp_path / "reviews.pos"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "reviews.pos" in err
+
+
+def test_a_tables_quoting_is_a_data_key(capsys, tmp_path):
+    rows = 'pos\t"good" film\nneg\tbad\npos\tok\nneg\tno\n'
+    (tmp_path / "q.tsv").write_text(rows, encoding="utf-8")
+    argv = ["data", "inspect", "--task", "classifier", "--corpus", str(tmp_path / "q.tsv"),
+            "--tokenizer", "char", "--data.valid_fraction=0", "--json"]
+    tokens = {}
+    for quoting in ("csv", "none"):
+        code, out, err = _run(capsys, *argv, f"--data.quoting={quoting}")
+        assert code == 0, err
+        tokens[quoting] = json.loads(out)["splits"]["train"]["tokens"]
+    assert tokens["none"] - tokens["csv"] == 2  # the quote marks of '"good" film' kept
+    (tmp_path / "q.tsv").write_text(rows + 'pos\t"a tab\tinside"\n', encoding="utf-8")
+    assert _run(capsys, *argv)[0] == 0  # a quoted field may hold the delimiter
+    code, _, err = _run(capsys, *argv, "--data.quoting=none")
+    assert code == 2 and "q.tsv:5: expected 2 fields" in err and "Received: 3" in err

@@ -105,8 +105,9 @@ def test_a_blank_line_in_a_class_file_and_a_missing_path_are_refused(tmp_path):
 
 
 def test_folds_deal_every_text_to_one_stratified_test_fold(tmp_path):
-    per_class_files(tmp_path, copies=5)  # 25 texts a class, repeated
-    whole = LabelledCorpus.load(str(tmp_path), 0.0, 0.0)
+    write(tmp_path / "reviews.pos", "".join(f"{POS[i % 5]} {i}\n" for i in range(25)))
+    write(tmp_path / "reviews.neg", "".join(f"{NEG[i % 5]} {i}\n" for i in range(25)))
+    whole = LabelledCorpus.load(str(tmp_path), 0.0, 0.0)  # 50 distinct texts
     tests = []
     for fold in range(5):
         corpus = LabelledCorpus.load(str(tmp_path), valid_fraction=0.1, test_fraction=0.0,
@@ -116,9 +117,11 @@ def test_folds_deal_every_text_to_one_stratified_test_fold(tmp_path):
         assert corpus.class_counts("valid").tolist() == [2, 2]
         assert corpus.class_counts("train").tolist() == [18, 18]
         tests.append(corpus)
-    # Each text (by position) is in exactly one test fold: the folds' multisets add up.
+    # Each text is in exactly one test fold, and never in its own fold's training split.
     dealt = sorted(t for c in tests for t in c.texts("test"))
     assert dealt == sorted(whole.texts("train"))
+    for corpus in tests:
+        assert not set(corpus.texts("test")) & set(corpus.texts("train") + corpus.texts("valid"))
     again = LabelledCorpus.load(str(tmp_path), 0.1, 0.0, seed=7, folds=5, fold=2)
     assert again.texts("test") == tests[2].texts("test")
     assert again.texts("train") == tests[2].texts("train")

@@ -54,9 +54,7 @@ def run(args, extra):
     check_ensemble(args.run_dir, args.ensemble, args.adapters)
     config, tokenizer, model = RunDirectory(args.run_dir).load(args.adapters)
     if args.corpus:
-        from tf_lm.config import Config
-
-        config = Config.from_dict({"data": {"corpus": args.corpus}}, base=config)
+        config = _on_corpus(config, args.corpus)
     if config.model.task == "classifier":
         return _evaluate_classifier(args, config, tokenizer, model)
     if args.ensemble:
@@ -101,7 +99,7 @@ def run(args, extra):
 def _evaluate_classifier(args, config, tokenizer, model):
     import numpy as np
 
-    from tf_lm.cli.classifier_runs import ensemble_members, probabilities_of
+    from tf_lm.cli.classifier_runs import ensemble_configs, ensemble_members, probabilities_of
     from tf_lm.data.labelled_corpus import LabelledCorpus
     from tf_lm.errors import InputError
     from tf_lm.evaluation import classification_report
@@ -111,9 +109,9 @@ def _evaluate_classifier(args, config, tokenizer, model):
                          f"{args.run_dir} is a classifier")
     corpus = LabelledCorpus.from_config(config.data, label_names=model.label_names)
     texts, labels = corpus.texts(args.split), corpus.labels(args.split)
-    members = ensemble_members(args.run_dir, config, tokenizer, model, args.ensemble)
-    for path, member_config, *_ in members[1:]:
+    for path, member_config in ensemble_configs(args.ensemble).items():
         _check_same_split(args, path, member_config, model.label_names, texts)
+    members = ensemble_members(args.run_dir, config, tokenizer, model, args.ensemble)
     start = time.perf_counter()
     each = probabilities_of(members, texts)
     seconds = time.perf_counter() - start  # the first batch includes tracing
@@ -182,17 +180,31 @@ def _evaluate_vae(args, config, tokenizer, model):
     return 0
 
 
+def _on_corpus(config, corpus):
+    """`config` reading `corpus` (evaluate --corpus); a cross-validation run's folds belong to
+    its own data, so the other corpus is split by its files and fractions."""
+    from tf_lm.config import Config
+
+    data = {"corpus": corpus}
+    if config.model.task == "classifier":
+        data.update(folds=0, fold=0)
+    return Config.from_dict({"data": data}, base=config)
+
+
 def _check_same_split(args, path, member_config, label_names, texts):
     """Refuse an ensemble run whose data settings give another split: its training texts
     could be the texts evaluated."""
-    from tf_lm.config import Config
     from tf_lm.data.labelled_corpus import LabelledCorpus
     from tf_lm.errors import InputError
 
     if args.corpus:
-        member_config = Config.from_dict({"data": {"corpus": args.corpus}}, base=member_config)
-    split = LabelledCorpus.from_config(member_config.data, label_names=label_names)
+        member_config = _on_corpus(member_config, args.corpus)
+    try:
+        split = LabelledCorpus.from_config(member_config.data, label_names=label_names)
+    except InputError as e:
+        raise InputError(f"--ensemble {path}: {e}") from None
     if args.split not in split.split_names or split.texts(args.split) != texts:
         raise InputError(f"--ensemble {path}: its data settings give another {args.split} "
-                         f"split than {args.run_dir}'s; an ensemble's runs share data.corpus, "
-                         "data.seed, the fractions and data.folds/data.fold")
+                         f"split than {args.run_dir}'s; an ensemble's runs share their data "
+                         "settings (data.corpus, data.seed, the fractions, data.folds/"
+                         "data.fold, data.quoting)")

@@ -19,6 +19,7 @@ class ExportDirectory:
         assets.extra/tf_lm_export.json         signatures, limits and the run's config
         assets.extra/tf2_serving_warmup_requests
         keras/model.keras, keras/tokenizer/    the same model for Keras users
+        keras/ensemble/K/                      an ensemble's K-th other classifier
 
     Args:
         path: the version folder.

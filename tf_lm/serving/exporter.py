@@ -177,27 +177,28 @@ def export_run(run_dir, base=None, name=None, version=None, adapters=None, ensem
 
     run = RunDirectory(run_dir)
     config, tokenizer, model = run.load(adapters)
-    members = []
-    if ensemble and not hasattr(model, "label_names"):
-        raise InputError(f"--ensemble averages classifiers' probabilities; {run_dir} is not a "
-                         "classifier run")
-    for path in ensemble:
-        member_run = RunDirectory(path)
-        member_config, member_tokenizer, member = member_run.load()
-        if not hasattr(member, "label_names"):
-            raise InputError(f"--ensemble {path} is not a classifier run (model.task="
-                             f"{member_config.model.task!r}); an ensemble averages "
-                             "classifiers' probabilities")
-        if list(member.label_names) != list(model.label_names):
-            raise InputError(f"--ensemble {path} has labels {list(member.label_names)}, "
-                             f"{run_dir} has {list(model.label_names)}; an ensemble's runs "
-                             "share their labels")
-        members.append((member, member_tokenizer, member_run.preprocessor(), member_config))
     export_config = config.export
     base = base if base is not None else export_config.base
     name = name if name is not None else export_config.name
     version = version if version is not None else export_config.version
     version_directory(base, name, version)  # refuse before the slow part
+    members = []
+    if ensemble and not hasattr(model, "label_names"):
+        raise InputError(f"--ensemble averages classifiers' probabilities; {run_dir} is not a "
+                         "classifier run")
+    for path in ensemble:  # every member's task first, then the slow loading
+        task = RunDirectory(path).require_config().model.task
+        if task != "classifier":
+            raise InputError(f"--ensemble {path} is not a classifier run (model.task={task!r}); "
+                             "an ensemble averages classifiers' probabilities")
+    for path in ensemble:
+        member_run = RunDirectory(path)
+        member_config, member_tokenizer, member = member_run.load()
+        if list(member.label_names) != list(model.label_names):
+            raise InputError(f"--ensemble {path} has labels {list(member.label_names)}, "
+                             f"{run_dir} has {list(model.label_names)}; an ensemble's runs "
+                             "share their labels")
+        members.append((member, member_tokenizer, member_run.preprocessor(), member_config))
     return export_model(model, tokenizer, base, name, version, export_config, config,
                         run.preprocessor(), members)
 
