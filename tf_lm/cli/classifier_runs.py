@@ -22,38 +22,14 @@ def check_ensemble(run_dir, ensemble, adapters):
                          "(export or fine-tune the adapters into a run first)")
 
 
-def ensemble_configs(ensemble):
-    """{run dir: config} of the `ensemble` runs, read before any model is loaded; refuses a
-    run that is not a classifier."""
-    from tf_lm.run_dir.run_directory import RunDirectory
-
-    configs = {}
-    for path in ensemble:
-        configs[path] = RunDirectory(path).require_config()
-        if configs[path].model.task != "classifier":
-            raise InputError(f"--ensemble {path} is not a classifier run (model.task="
-                             f"{configs[path].model.task!r}); an ensemble averages "
-                             "classifiers' probabilities")
-    return configs
-
-
 def ensemble_members(run_dir, config, tokenizer, model, ensemble):
     """[(run dir, config, tokenizer, preprocessor, model)]: `run_dir`'s, loaded already, then
-    each `ensemble` run's; refuses a run that is not a classifier or has other labels."""
+    each `ensemble` run's (`tf_lm.run_dir.classifier_ensemble.load_ensemble`)."""
+    from tf_lm.run_dir.classifier_ensemble import load_ensemble
     from tf_lm.run_dir.run_directory import RunDirectory
 
-    ensemble_configs(ensemble)
-    members = [(run_dir, config, tokenizer, RunDirectory(run_dir).preprocessor(), model)]
-    for path in ensemble:
-        run = RunDirectory(path)
-        member_config, member_tokenizer, member_model = run.load()
-        if list(member_model.label_names) != list(model.label_names):
-            raise InputError(f"--ensemble {path} has labels {list(member_model.label_names)}, "
-                             f"{run_dir} has {list(model.label_names)}; an ensemble's runs "
-                             "share their labels")
-        members.append((path, member_config, member_tokenizer, run.preprocessor(),
-                        member_model))
-    return members
+    first = (run_dir, config, tokenizer, RunDirectory(run_dir).preprocessor(), model)
+    return [first] + load_ensemble(run_dir, model.label_names, ensemble)
 
 
 def probabilities_of(members, texts):

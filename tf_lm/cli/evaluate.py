@@ -99,10 +99,11 @@ def run(args, extra):
 def _evaluate_classifier(args, config, tokenizer, model):
     import numpy as np
 
-    from tf_lm.cli.classifier_runs import ensemble_configs, ensemble_members, probabilities_of
+    from tf_lm.cli.classifier_runs import ensemble_members, probabilities_of
     from tf_lm.data.labelled_corpus import LabelledCorpus
     from tf_lm.errors import InputError
     from tf_lm.evaluation import classification_report
+    from tf_lm.run_dir.classifier_ensemble import ensemble_configs
 
     if args.continuations or args.stride is not None:
         raise InputError("--continuations and --stride apply to language models; "

@@ -173,6 +173,7 @@ def export_run(run_dir, base=None, name=None, version=None, adapters=None, ensem
     adapters file fine-tuned from this run, is merged into the kernels first; `ensemble`,
     more classifier run directories with the same labels, served as one averaged model.
     """
+    from tf_lm.run_dir.classifier_ensemble import load_ensemble
     from tf_lm.run_dir.run_directory import RunDirectory
 
     run = RunDirectory(run_dir)
@@ -183,22 +184,13 @@ def export_run(run_dir, base=None, name=None, version=None, adapters=None, ensem
     version = version if version is not None else export_config.version
     version_directory(base, name, version)  # refuse before the slow part
     members = []
-    if ensemble and not hasattr(model, "label_names"):
-        raise InputError(f"--ensemble averages classifiers' probabilities; {run_dir} is not a "
-                         "classifier run")
-    for path in ensemble:  # every member's task first, then the slow loading
-        task = RunDirectory(path).require_config().model.task
-        if task != "classifier":
-            raise InputError(f"--ensemble {path} is not a classifier run (model.task={task!r}); "
-                             "an ensemble averages classifiers' probabilities")
-    for path in ensemble:
-        member_run = RunDirectory(path)
-        member_config, member_tokenizer, member = member_run.load()
-        if list(member.label_names) != list(model.label_names):
-            raise InputError(f"--ensemble {path} has labels {list(member.label_names)}, "
-                             f"{run_dir} has {list(model.label_names)}; an ensemble's runs "
-                             "share their labels")
-        members.append((member, member_tokenizer, member_run.preprocessor(), member_config))
+    if ensemble:
+        if not hasattr(model, "label_names"):
+            raise InputError(f"--ensemble averages classifiers' probabilities; {run_dir} is "
+                             "not a classifier run")
+        members = [(member, member_tokenizer, preprocessor, member_config)
+                   for _, member_config, member_tokenizer, preprocessor, member
+                   in load_ensemble(run_dir, model.label_names, ensemble)]
     return export_model(model, tokenizer, base, name, version, export_config, config,
                         run.preprocessor(), members)
 
