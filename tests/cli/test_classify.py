@@ -206,6 +206,29 @@ def test_a_classifier_starts_from_a_language_models_backbone(capsys, corpus, tmp
     assert config["model"]["word_dropout"] == 0.2
 
 
+def test_gradual_unfreezing_keeps_the_lower_groups_at_the_language_models_weights(
+        capsys, corpus, tmp_path):
+    lm_corpus = tmp_path / "unlabelled.txt"
+    lm_corpus.write_text("\n".join(texts(GOOD, 3) + texts(BAD, 4)) + "\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "lm"),
+                           f"--data.corpus={lm_corpus}", "--data.tokenizer=word", *TINY_RUN)
+    assert code == 0, err
+    # 72 training texts in batches of 4: an epoch is 18 steps, and the run 30.
+    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"),
+                "--train.unfreeze_epochs=1", "--train.layer_lr_decay=0.5")
+    assert ("layer groups, top first: head x1, transformer_block_0 x0.5 from step 18, "
+            "embeddings x0.25 (never trains: it would join at step 36)") in out
+    from tf_lm.run_dir import RunDirectory
+
+    lm, tuned = (RunDirectory(str(tmp_path / name)).load()[2] for name in ("lm", "tuned"))
+    source = {v.path.split("/", 1)[1]: np.asarray(v) for v in lm.backbone.weights}
+    changed = {path for path, value in ((v.path.split("/", 1)[1], np.asarray(v))
+                                        for v in tuned.backbone.weights)
+               if not np.array_equal(value, source[path])}
+    assert changed and all(path.startswith(("transformer_block_0/", "final_norm/"))
+                           for path in changed), changed  # the embeddings never joined
+
+
 def test_restore_best_ends_with_the_best_validation_weights_not_the_last(capsys, tmp_path):
     # The validation labels are the training labels flipped: the more the model learns, the
     # worse its validation loss, so the best weights are an early evaluation's.

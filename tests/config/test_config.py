@@ -52,6 +52,11 @@ def test_dotted_overrides_are_typed():
     (["data.valid_fraction=0.5", "data.test_fraction=0.45"], ["at least 10%"]),
     (["train.learning_rate=nan"], ["finite"]),
     (["block_size"], ["section.key=value"]),
+    (["train.layer_lr_decay=0"], ["'train.layer_lr_decay' must be > 0"]),
+    (["train.layer_lr_decay=1.5"], ["'train.layer_lr_decay' must be <= 1"]),
+    (["model.task=vae", "model.architecture=lstm", "data.tokenizer=word",
+      "train.unfreeze_epochs=1"], ["'train.unfreeze_epochs' apply to language models and "
+                                   "classifiers", "model.task='vae'"]),
 ])
 def test_bad_overrides_name_the_key(override, words):
     with pytest.raises(InputError) as info:

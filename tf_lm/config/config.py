@@ -110,6 +110,10 @@ class Config:
             if train.init_from:
                 raise InputError("train.init_from does not apply to a sentence VAE "
                                  "(model.task=vae) yet; it starts from scratch.")
+            if train.layer_lr_decay != 1.0 or train.unfreeze_epochs:
+                raise InputError("Config keys 'train.layer_lr_decay' and "
+                                 "'train.unfreeze_epochs' apply to language models and "
+                                 "classifiers. Received: model.task='vae'")
         elif train.free_bits:
             raise InputError("Config key 'train.free_bits' applies to a sentence VAE "
                              f"(model.task=vae). Received: model.task={model.task!r}")

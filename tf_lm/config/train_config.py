@@ -114,3 +114,12 @@ class TrainConfig:
     lora_rank: int = option(0, "LoRA rank (0: off)", minimum=0)
     lora_alpha: float = option(0.0, "LoRA alpha (0: equal to the rank)", minimum=0.0)
     lora_feed_forward: bool = option(False, "LoRA on the feed-forward layers too")
+    # Discriminative fine-tuning and gradual unfreezing (Howard and Ruder, 2018: ULMFiT), over
+    # layer groups from the top: the head, each Transformer block or recurrent layer, the
+    # embeddings. Group g learns at layer_lr_decay ** g times the rate (ULMFiT: 1 / 2.6) and is
+    # held still for its first g * unfreeze_epochs epochs (0: every group trains from the start).
+    layer_lr_decay: float = option(1.0, "learning-rate factor from one layer group to the next "
+                                   "one down", minimum=0.0, maximum=1.0, exclusive_minimum=True)
+    unfreeze_epochs: float = option(0.0, "gradual unfreezing: epochs between one layer group "
+                                    "joining training and the next one down (0: off)",
+                                    minimum=0.0)

@@ -32,6 +32,9 @@ def build_optimizer(train_config, total_steps, steps_per_epoch):
     kwargs = {
         "learning_rate": build_schedule(train_config, total_steps, max(steps_per_epoch, 1)),
         "clip_norm": train_config.clip_norm,
+        "layer_lr_decay": train_config.layer_lr_decay,
+        "unfreeze_steps": (max(round(train_config.unfreeze_epochs * max(steps_per_epoch, 1)), 1)
+                           if train_config.unfreeze_epochs else 0),
         "gradient_accumulation_steps": (train_config.gradient_accumulation_steps
                                         if train_config.gradient_accumulation_steps > 1
                                         else None),

@@ -16,6 +16,7 @@ batch was split into replicas; dense, every strategy computes the same update.
 import keras
 import tensorflow as tf
 
+from tf_lm.optimizers.layer_group_rates import LayerGroupRates
 from tf_lm.utils.serializable import serializable
 
 
@@ -53,15 +54,15 @@ class GlobalNormClipping:
 
 
 @serializable
-class AdamW(GlobalNormClipping, keras.optimizers.AdamW):
-    """`keras.optimizers.AdamW` with `GlobalNormClipping`."""
+class AdamW(LayerGroupRates, GlobalNormClipping, keras.optimizers.AdamW):
+    """`keras.optimizers.AdamW` with `GlobalNormClipping` and `LayerGroupRates`."""
 
 
 @serializable
-class Adam(GlobalNormClipping, keras.optimizers.Adam):
-    """`keras.optimizers.Adam` with `GlobalNormClipping`."""
+class Adam(LayerGroupRates, GlobalNormClipping, keras.optimizers.Adam):
+    """`keras.optimizers.Adam` with `GlobalNormClipping` and `LayerGroupRates`."""
 
 
 @serializable
-class SGD(GlobalNormClipping, keras.optimizers.SGD):
-    """`keras.optimizers.SGD` with `GlobalNormClipping`."""
+class SGD(LayerGroupRates, GlobalNormClipping, keras.optimizers.SGD):
+    """`keras.optimizers.SGD` with `GlobalNormClipping` and `LayerGroupRates`."""

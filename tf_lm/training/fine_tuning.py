@@ -3,7 +3,9 @@
 import numpy as np
 
 from tf_lm.errors import InputError
+from tf_lm.models.causal_lm import CausalLM
 from tf_lm.models.lora_adapters import lora_targets
+from tf_lm.models.text_classifier import TextClassifier
 
 
 def copy_weights(model, source):
@@ -45,6 +47,35 @@ def freeze(model, embeddings=False, blocks=0):
         position = getattr(backbone, "position_embedding", None)
         if position is not None:
             position.trainable = False
+
+
+def layer_groups(model):
+    """The model's trainable variables in ULMFiT's layer groups, top first, as (name, variables):
+    the task's own head (a classifier's, or a language model's untied output layer), then the
+    backbone's Transformer blocks or recurrent layers from the top (the final norm with the top
+    block), then the embeddings. A variable of no layer joins the top group."""
+    if not isinstance(model, (CausalLM, TextClassifier)):
+        raise InputError("train.layer_lr_decay and train.unfreeze_epochs apply to language "
+                         f"models and classifiers. Received: {type(model).__name__}")
+    backbone = model.backbone
+    blocks = getattr(backbone, "transformer_blocks", None)
+    if blocks is None:
+        blocks = backbone.recurrent_block.recurrent_layers
+    groups = []
+    if getattr(model, "head", None) is not None:
+        groups.append(("head", [model.head]))
+    for i, block in reversed(list(enumerate(blocks))):
+        layers = [block]
+        if i == len(blocks) - 1 and getattr(backbone, "final_norm", None) is not None:
+            layers.append(backbone.final_norm)
+        groups.append((block.name, layers))
+    groups.append(("embeddings", [backbone.token_embedding,
+                                  getattr(backbone, "position_embedding", None)]))
+    groups = [(name, [v for layer in layers if layer is not None
+                      for v in layer.trainable_weights]) for name, layers in groups]
+    grouped = {id(v) for _, variables in groups for v in variables}
+    groups[0][1].extend(v for v in model.trainable_weights if id(v) not in grouped)
+    return groups
 
 
 def enable_lora(model, rank, alpha=None, feed_forward=False):

@@ -117,6 +117,17 @@ def tokenizer_for_run(config, corpus, run, chief):
     return tokenizer
 
 
+def describe_layer_groups(groups, optimizer, total_steps):
+    """One line: each layer group's rate factor and the step it joins training."""
+    parts = []
+    for g, (name, _) in enumerate(groups):
+        joins = g * optimizer.unfreeze_steps
+        when = (f" from step {joins}" if 0 < joins < total_steps
+                else f" (never trains: it would join at step {joins})" if joins else "")
+        parts.append(f"{name} x{optimizer.layer_lr_decay ** g:.3g}{when}")
+    return "layer groups, top first: " + ", ".join(parts)
+
+
 def stateful_training(config):
     """A recurrent model reading contiguous batches carries its state from batch to batch."""
     return config.model.architecture != "gpt" and config.data.sampler == "contiguous"
@@ -223,8 +234,13 @@ class Session:
                         "train.batch_slices > 1 replaces train_step, and this model overrides "
                         f"its own. Received: batch_slices={train_config.batch_slices}")
                 self.slices = 1  # auto: the model's own train_step wins
+            optimizer = build_optimizer(train_config, self.total_steps, self.data_epoch)
+            if train_config.layer_lr_decay != 1.0 or train_config.unfreeze_epochs:
+                groups = fine_tuning.layer_groups(model)
+                optimizer.set_layer_groups([variables for _, variables in groups])
+                self.echo(describe_layer_groups(groups, optimizer, self.total_steps))
             model.compile(
-                optimizer=build_optimizer(train_config, self.total_steps, self.data_epoch),
+                optimizer=optimizer,
                 jit_compile=train_config.jit_compile,
                 steps_per_execution=train_config.steps_per_execution)
             slice_batches(model, self.slices)
