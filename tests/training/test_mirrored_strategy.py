@@ -20,6 +20,9 @@ MODELS = {
              "model.embedding_dim=8", "model.tie_embeddings=false", "train.optimizer=adam"],
     # A Transformer.
     "gpt": ["model.num_layers=2", "model.num_heads=2", "model.hidden_dim=16"],
+    # The same, its layer groups at their own rates, joining at steps 0, 1 and 2.
+    "gpt-layer-groups": ["model.num_layers=2", "model.num_heads=2", "model.hidden_dim=16",
+                         "train.layer_lr_decay=0.5", "train.unfreeze_epochs=0.001"],
 }
 
 
