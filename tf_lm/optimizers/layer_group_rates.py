@@ -37,7 +37,7 @@ class LayerGroupRates:
 
     def _rate_factor(self, variable):
         """This variable's factor at the current step (a Python float when it is constant)."""
-        if not self._variable_groups:
+        if not self._group_of_path:
             return 1.0
         group = self._variable_groups[self._get_variable_index(variable)]
         factor = self.layer_lr_decay ** group
@@ -57,7 +57,7 @@ class LayerGroupRates:
     def _apply_weight_decay(self, variables):
         """Keras' TensorFlow-backend decay (`variable -= variable * wd * lr`), with the
         group's factor in the rate: a group held still is not decayed either."""
-        if self.weight_decay is None or not self._variable_groups:
+        if self.weight_decay is None or not self._group_of_path:
             return super()._apply_weight_decay(variables)
 
         def distributed_apply_weight_decay(distribution, variables, **kwargs):
