@@ -34,12 +34,12 @@ def test_a_language_models_untied_head_is_the_top_group_and_a_tied_one_is_the_em
     assert names == ["transformer_block_1", "transformer_block_0", "embeddings"]
 
 
-def test_a_frozen_layer_is_in_no_group_and_a_vae_has_none():
+def test_a_frozen_layer_makes_no_group_and_a_vae_has_none():
     config = Config.resolve(overrides=SMALL + ["model.architecture=lstm"])
     model = build_causal_lm(config.model, 11, 8)
-    model.backbone.token_embedding.trainable = False
+    model.backbone.token_embedding.trainable = False  # tied: the output layer too
     names, _ = names_and_coverage(model)
-    assert dict(layer_groups(model))["embeddings"] == []
+    assert names == ["lstm_1", "lstm_0"]  # the lowest trainable group gets the lowest rate
     vae = Config.resolve(overrides=SMALL + ["model.architecture=lstm", "model.task=vae",
                                             "data.tokenizer=word"])
     with pytest.raises(InputError, match="apply to language models and classifiers"):

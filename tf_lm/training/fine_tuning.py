@@ -53,7 +53,8 @@ def layer_groups(model):
     """The model's trainable variables in ULMFiT's layer groups, top first, as (name, variables):
     the task's own head (a classifier's, or a language model's untied output layer), then the
     backbone's Transformer blocks or recurrent layers from the top (the final norm with the top
-    block), then the embeddings. A variable of no layer joins the top group."""
+    block), then the embeddings; a group with nothing to train (frozen) is left out. A variable
+    of no layer joins the top group."""
     if not isinstance(model, (CausalLM, TextClassifier)):
         raise InputError("train.layer_lr_decay and train.unfreeze_epochs apply to language "
                          f"models and classifiers. Received: {type(model).__name__}")
@@ -73,8 +74,12 @@ def layer_groups(model):
                                   getattr(backbone, "position_embedding", None)]))
     groups = [(name, [v for layer in layers if layer is not None
                       for v in layer.trainable_weights]) for name, layers in groups]
+    groups = [(name, variables) for name, variables in groups if variables]
     grouped = {id(v) for _, variables in groups for v in variables}
-    groups[0][1].extend(v for v in model.trainable_weights if id(v) not in grouped)
+    rest = [v for v in model.trainable_weights if id(v) not in grouped]
+    if rest:
+        groups = groups or [("head", [])]
+        groups[0][1].extend(rest)
     return groups
 
 
