@@ -6,9 +6,10 @@ the embeddings). Group g learns at `layer_lr_decay ** g` times the schedule's ra
 then each lower group joins. The factor multiplies the rate inside the update (and the decoupled
 weight decay), so it is part of the compiled step: no retracing when a group joins, and a run
 resumed from a backup (whose optimizer carries its step count) unfreezes at the same steps.
-A group held still has its gradient zeroed before the all-reduce, so it neither fills Adam's
-moments nor counts in the global norm that clipping uses. Steps count batches, as the
-schedule does, with gradient accumulation too.
+A group held still keeps its gradient: it counts in the clipped global norm and fills Adam's
+moments, so the group joins with warm moments (dropping it measured worse on few labels; see
+docs/classification.md). Steps count batches, as the schedule does, with gradient
+accumulation too.
 """
 
 import keras
@@ -53,19 +54,6 @@ class LayerGroupRates:
         """Whether `group` trains at this batch (`_iterations` counts batches; Keras'
         `iterations` counts updates when gradients accumulate)."""
         return self._iterations >= group * self.unfreeze_steps
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        if self._group_of_path and self.unfreeze_steps:
-            held = []
-            for gradient, variable in grads_and_vars:
-                group = self._variable_groups[self._get_variable_index(variable)]
-                if gradient is not None and group:
-                    if isinstance(gradient, tf.IndexedSlices):
-                        gradient = tf.convert_to_tensor(gradient)
-                    gradient = tf.where(self._joined(group), gradient, tf.zeros_like(gradient))
-                held.append((gradient, variable))
-            grads_and_vars = held
-        return super()._all_reduce_sum_gradients(grads_and_vars)
 
     def update_step(self, gradient, variable, learning_rate):
         factor = self._rate_factor(variable)
