@@ -190,15 +190,24 @@ def test_an_ensemble_averages_its_runs_probabilities(capsys, classifier, corpus,
     assert code == 2 and "is a language model" in err
 
 
-def test_a_classifier_starts_from_a_language_models_backbone(capsys, corpus, tmp_path):
-    lm_corpus = tmp_path / "unlabelled.txt"
+@pytest.fixture(scope="module")
+def language_model(tmp_path_factory):
+    """A tiny GPT language model run on the reviews' words, unlabelled."""
+    from tf_lm.cli.main import main
+
+    root = tmp_path_factory.mktemp("lm")
+    lm_corpus = root / "unlabelled.txt"
     lm_corpus.write_text("\n".join(texts(GOOD, 3) + texts(BAD, 4)) + "\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "lm"),
-                           f"--data.corpus={lm_corpus}", "--data.tokenizer=word", *TINY_RUN)
-    assert code == 0, err
-    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"),
+    assert main(["train", "--run-dir", str(root / "lm"), f"--data.corpus={lm_corpus}",
+                 "--data.tokenizer=word", *TINY_RUN]) == 0
+    return root / "lm"
+
+
+def test_a_classifier_starts_from_a_language_models_backbone(
+        capsys, corpus, language_model, tmp_path):
+    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(language_model),
                 "--model.word_dropout=0.2")
-    assert f"starting from the weights of {tmp_path / 'lm'}" in out
+    assert f"starting from the weights of {language_model}" in out
     assert "validation: accuracy" in out
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["model"]["task"] == "classifier" and config["model"]["hidden_dim"] == 16
@@ -207,20 +216,15 @@ def test_a_classifier_starts_from_a_language_models_backbone(capsys, corpus, tmp
 
 
 def test_gradual_unfreezing_keeps_the_lower_groups_at_the_language_models_weights(
-        capsys, corpus, tmp_path):
-    lm_corpus = tmp_path / "unlabelled.txt"
-    lm_corpus.write_text("\n".join(texts(GOOD, 3) + texts(BAD, 4)) + "\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "train", "--run-dir", str(tmp_path / "lm"),
-                           f"--data.corpus={lm_corpus}", "--data.tokenizer=word", *TINY_RUN)
-    assert code == 0, err
+        capsys, corpus, language_model, tmp_path):
     # 72 training texts in batches of 4: an epoch is 18 steps, and the run 30.
-    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(tmp_path / "lm"),
+    out = train(capsys, corpus, tmp_path / "tuned", "--init-from", str(language_model),
                 "--train.unfreeze_epochs=1", "--train.layer_lr_decay=0.5")
     assert ("layer groups, top first: head x1, transformer_block_0 x0.5 from step 18, "
             "embeddings x0.25 (never trains: it would join at step 36)") in out
     from tf_lm.run_dir import RunDirectory
 
-    lm, tuned = (RunDirectory(str(tmp_path / name)).load()[2] for name in ("lm", "tuned"))
+    lm, tuned = (RunDirectory(str(path)).load()[2] for path in (language_model, tmp_path / "tuned"))
     source = {v.path.split("/", 1)[1]: np.asarray(v) for v in lm.backbone.weights}
     changed = {path for path, value in ((v.path.split("/", 1)[1], np.asarray(v))
                                         for v in tuned.backbone.weights)

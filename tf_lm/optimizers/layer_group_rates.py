@@ -12,7 +12,6 @@ docs/classification.md). Steps count batches, as the schedule does, with gradien
 accumulation too.
 """
 
-import keras
 import tensorflow as tf
 
 
@@ -40,9 +39,7 @@ class LayerGroupRates:
         self._variable_groups = [self._group_of_path.get(v.path, 0) for v in variables]
 
     def _rate_factor(self, variable):
-        """This variable's factor at the current step (a Python float when it is constant)."""
-        if not self._group_of_path:
-            return 1.0
+        """This variable's factor at the current step."""
         group = self._variable_groups[self._get_variable_index(variable)]
         factor = self.layer_lr_decay ** group
         if self.unfreeze_steps and group:
@@ -56,32 +53,18 @@ class LayerGroupRates:
         return self._iterations >= group * self.unfreeze_steps
 
     def update_step(self, gradient, variable, learning_rate):
-        factor = self._rate_factor(variable)
-        if isinstance(factor, float) and factor == 1.0:
-            return super().update_step(gradient, variable, learning_rate)
-        return super().update_step(gradient, variable,
-                                   tf.cast(learning_rate, variable.dtype) * factor)
+        if self._group_of_path:
+            learning_rate = tf.cast(learning_rate, variable.dtype) * self._rate_factor(variable)
+            if self.weight_decay is not None and self._use_weight_decay(variable):
+                # Keras' decoupled decay, here so that it takes the group's rate (a group held
+                # still is not decayed); Adam's and SGD's steps do not read the weight itself.
+                variable.assign_sub(
+                    variable * tf.cast(self.weight_decay, variable.dtype) * learning_rate)
+        return super().update_step(gradient, variable, learning_rate)
 
     def _apply_weight_decay(self, variables):
-        """Keras' TensorFlow-backend decay (`variable -= variable * wd * lr`), with the
-        group's factor in the rate: a group held still is not decayed either."""
-        if self.weight_decay is None or not self._group_of_path:
-            return super()._apply_weight_decay(variables)
-
-        def distributed_apply_weight_decay(distribution, variables, **kwargs):
-            def weight_decay_fn(variable):
-                if self._use_weight_decay(variable):
-                    lr = tf.cast(self.learning_rate, variable.dtype) * self._rate_factor(variable)
-                    wd = tf.cast(self.weight_decay, variable.dtype)
-                    variable.assign_sub(variable * wd * lr)
-
-            for variable in variables:
-                if isinstance(variable, keras.Variable):
-                    variable = variable.value  # its tf.Variable
-                distribution.extended.update(variable, weight_decay_fn, group=False)
-
-        tf.__internal__.distribute.interim.maybe_merge_call(
-            distributed_apply_weight_decay, self._distribution_strategy, variables)
+        if not self._group_of_path:  # else `update_step` decays each variable
+            super()._apply_weight_decay(variables)
 
     def get_config(self):
         config = super().get_config()
